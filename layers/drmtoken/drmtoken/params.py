@@ -1,0 +1,261 @@
+"""The request parameters of both routes, as one declarative table.
+
+Each row names a parameter, the routes that read it, its parser and its error
+codes. A parser returns the normalised value, raises ``ValueError`` for the row's
+"invalid" code, or raises ``ApiError`` when one parameter has several codes.
+Rows are checked in table order, so the first failing row decides the answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from .errors import ApiError
+from .request import RawParams
+
+
+class Drm(StrEnum):
+    WIDEVINE = "wv"
+    FAIRPLAY = "fp"
+
+    @property
+    def entitlement(self) -> str:
+        return "widevine" if self is Drm.WIDEVINE else "fairplay"
+
+
+BOTH = (Drm.WIDEVINE, Drm.FAIRPLAY)
+WV = (Drm.WIDEVINE,)
+FP = (Drm.FAIRPLAY,)
+
+MAX_TOKEN_LIFETIME = 30 * 24 * 3600
+MAX_DURATION = 2**31 - 1
+MAX_EXTENSIONS = 16
+MAX_EXTENSION_PAYLOAD = 1024
+
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_CUSTOMER_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+_SECRET = re.compile(r"[0-9a-fA-F]{32}")
+_INTEGER = re.compile(r"-?[0-9]+")
+_RFC3339_UTC = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?Z")
+_RELATIVE = re.compile(r"\+([0-9]{1,10})")
+_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    parse: Callable[[str], Any]
+    invalid: int
+    missing: int | None = None  # set: the parameter is required on its routes
+    drms: tuple[Drm, ...] = BOTH
+    max_repeat: int = 1  # more than one value is allowed only for extensions
+
+
+@dataclass(frozen=True)
+class Authenticator:
+    customer_id: str
+    secret: str  # lower-case hex; only its SHA-256 ever leaves this process
+
+    def __repr__(self) -> str:  # keep the secret out of any accidental log line
+        return f"Authenticator(customer_id={self.customer_id!r})"
+
+    @property
+    def secret_hash(self) -> str:
+        return hash_secret(self.secret)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.lower().encode("ascii")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Expiration:
+    """``expirationTime`` as given: an absolute instant or seconds after issue."""
+
+    absolute: float | None = None
+    relative: int | None = None
+
+    def resolve(self, issued_at: float) -> int:
+        """Epoch seconds of expiry; the token lifetime rule lives here and only here."""
+        expires = self.absolute if self.absolute is not None else issued_at + (self.relative or 0)
+        if expires <= issued_at or expires > issued_at + MAX_TOKEN_LIFETIME:
+            raise ApiError(-2002)
+        return int(expires)
+
+
+DEFAULT_EXPIRATION = Expiration(relative=MAX_TOKEN_LIFETIME)
+
+
+# --- parsers -------------------------------------------------------------------
+
+
+def parse_authenticator(value: str) -> Authenticator:
+    customer_id, sep, secret = value.partition(",")
+    if not sep or not _CUSTOMER_ID.fullmatch(customer_id) or not _SECRET.fullmatch(secret):
+        raise ValueError("malformed authenticator")
+    return Authenticator(customer_id, secret.lower())
+
+
+def parse_kid(value: str) -> str:
+    """KID as 32 lower-case hex digits; ``^text`` is the first 16 bytes of SHA-1(text)."""
+    if value.startswith("^"):
+        text = value[1:]
+        if not 1 <= len(text) <= 64:
+            raise ApiError(-4021)
+        return hashlib.sha1(text.encode("utf-8")).digest()[:16].hex()  # noqa: S324 - KID derivation, not security
+    if _HEX.fullmatch(value):
+        if len(value) != 32:
+            raise ApiError(-4020)
+        return value.lower()
+    raise ValueError("not a kid")
+
+
+def hex_bytes(*lengths: int) -> Callable[[str], bytes]:
+    """A parser for hex strings of one of the given byte lengths."""
+
+    def parse(value: str) -> bytes:
+        if not _HEX.fullmatch(value) or len(value) // 2 not in lengths or len(value) % 2:
+            raise ValueError("bad hex length")
+        return bytes.fromhex(value)
+
+    return parse
+
+
+def parse_general_flags(value: str) -> str:
+    if value not in ("0000", "00000000"):
+        raise ValueError("unsupported flags")
+    return value
+
+
+def parse_expiration(value: str) -> Expiration:
+    if value.startswith(" "):  # a '+' that was decoded to a space on the way in
+        value = "+" + value[1:]
+    relative = _RELATIVE.fullmatch(value)
+    if relative:
+        seconds = int(relative.group(1))
+        if seconds < 1:
+            raise ValueError("relative expiration must be at least one second")
+        return Expiration(relative=seconds)
+    match = _RFC3339_UTC.fullmatch(value)
+    if not match:
+        raise ValueError("not RFC 3339 UTC")
+    fraction = float(match.group(7) or 0)
+    year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
+    instant = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    return Expiration(absolute=instant.timestamp() + fraction)
+
+
+def parse_cookie(value: str) -> str:
+    if not 1 <= len(value) <= 32 or not all(" " <= c <= "~" for c in value):
+        raise ValueError("cookie must be printable ASCII")
+    return value
+
+
+def parse_content_id(value: str) -> str:
+    if not 1 <= len(value) <= 256 or not value.isprintable():
+        raise ValueError("contentId must be printable")
+    return value
+
+
+def integer_in(low: int, high: int, out_of_range: int | None = None) -> Callable[[str], int]:
+    """A parser for a decimal integer in [low, high]; ``out_of_range`` gets its own code."""
+
+    def parse(value: str) -> int:
+        if not _INTEGER.fullmatch(value) or len(value) > 12:
+            raise ValueError("not an integer")
+        number = int(value)
+        if not low <= number <= high:
+            if out_of_range is not None:
+                raise ApiError(out_of_range)
+            raise ValueError("out of range")
+        return number
+
+    return parse
+
+
+def parse_extension(value: str) -> dict[str, str]:
+    ext_type, sep, payload = value.partition(",")
+    if not sep:
+        raise ValueError("extension needs type,payload")
+    if len(ext_type) != 4 or not all(" " <= c <= "~" for c in ext_type):
+        raise ApiError(-2036)
+    if not payload or not _BASE64.fullmatch(payload):
+        raise ApiError(-2037)
+    try:
+        decoded = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise ApiError(-2037) from error
+    if len(decoded) > MAX_EXTENSION_PAYLOAD:
+        raise ApiError(-2037)
+    return {"type": ext_type, "payload": payload}
+
+
+def reject(value: str) -> Any:
+    raise ValueError("parameter not supported")
+
+
+# --- the table -----------------------------------------------------------------
+
+PARAMETERS: tuple[Param, ...] = (
+    Param("customerAuthenticator", parse_authenticator, invalid=-2018, missing=-2017),
+    Param("kid", parse_kid, invalid=-4022, missing=-4018, drms=WV),
+    Param("kid", parse_kid, invalid=-4022, drms=FP),
+    Param("contentKey", hex_bytes(16), invalid=-2027),
+    Param("kek", hex_bytes(16, 24, 32), invalid=-4024),
+    Param("ek", hex_bytes(24), invalid=-4024),
+    Param("generalFlags", parse_general_flags, invalid=-5003),
+    Param("expirationTime", parse_expiration, invalid=-2002),
+    Param("cookie", parse_cookie, invalid=-2033),
+    Param("contentId", parse_content_id, invalid=-1100, drms=WV),
+    Param("securityLevel", integer_in(1, 5), invalid=-7004, missing=-7003, drms=WV),
+    Param("hdcpOutputControl", integer_in(0, 2, out_of_range=-2034), invalid=-2008, missing=-7006, drms=WV),
+    Param("licenseDuration", integer_in(0, MAX_DURATION), invalid=-7007, drms=WV),
+    Param("wvExtension", parse_extension, invalid=-7009, drms=WV, max_repeat=MAX_EXTENSIONS),
+    Param("deviceId", reject, invalid=-7002, drms=WV),
+    Param("iv", hex_bytes(16), invalid=-6003, missing=-6003, drms=FP),
+    Param("rentalDuration", integer_in(0, MAX_DURATION), invalid=-6007, drms=FP),
+    Param("fpExtension", parse_extension, invalid=-6001, drms=FP, max_repeat=MAX_EXTENSIONS),
+    Param("deviceId", reject, invalid=-6008, drms=FP),
+)
+
+ROUTE_PARAMETERS: dict[Drm, tuple[Param, ...]] = {drm: tuple(p for p in PARAMETERS if drm in p.drms) for drm in Drm}
+
+
+def parse_error_format(raw: RawParams) -> str:
+    """Step 1 of the checks: the format every later error is rendered in."""
+    values = [v for v in raw.get("errorFormat", []) if v != ""]
+    if not values:
+        return "html"
+    if len(values) > 1 or values[0] not in ("html", "json"):
+        raise ApiError(-3004)
+    return values[0]
+
+
+def parse_parameters(raw: RawParams, drm: Drm) -> dict[str, Any]:
+    """Validate every parameter of the route; empty values count as not given.
+
+    Returns name -> normalised value (a list for repeatable parameters).
+    """
+    parsed: dict[str, Any] = {}
+    for param in ROUTE_PARAMETERS[drm]:
+        values = [v for v in raw.get(param.name, []) if v != ""]
+        if not values:
+            if param.missing is not None:
+                raise ApiError(param.missing)
+            continue
+        if len(values) > param.max_repeat:
+            raise ApiError(param.invalid)
+        try:
+            results = [param.parse(v) for v in values]
+        except ValueError as error:
+            raise ApiError(param.invalid) from error
+        parsed[param.name] = results if param.max_repeat > 1 else results[0]
+    return parsed

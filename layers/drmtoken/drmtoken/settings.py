@@ -1,0 +1,58 @@
+"""Deployment settings, read once from environment variables into a typed object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+ENVIRONMENTS = ("test", "prod")
+DEFAULT_CUSTOMERS_TABLE = "drm-token-customers"
+DEFAULT_CONTENT_KEYS_TABLE = "drm-token-content-keys"
+
+
+class SettingsError(ValueError):
+    """A deployment variable is missing or wrong: a configuration bug, not a request error."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str
+    customers_table: str
+    content_keys_table: str
+    widevine_license_url: str
+    fairplay_license_url: str
+    widevine_enabled: bool
+    fairplay_enabled: bool
+    keyring_json: str | None  # inline keyring, for local runs and tests
+    keyring_secret: str | None  # Secrets Manager secret id or ARN, in AWS
+    keyring_cache_seconds: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+        environment = env.get("ENVIRONMENT", "test")
+        if environment not in ENVIRONMENTS:
+            raise SettingsError(f"ENVIRONMENT must be one of {ENVIRONMENTS}, not {environment!r}")
+        keyring_json = env.get("TOKEN_KEYRING") or None
+        keyring_secret = env.get("TOKEN_KEYRING_SECRET") or None
+        if not keyring_json and not keyring_secret:
+            raise SettingsError("set TOKEN_KEYRING (inline JSON) or TOKEN_KEYRING_SECRET (secret id)")
+        return cls(
+            environment=environment,
+            customers_table=env.get("CUSTOMERS_TABLE", DEFAULT_CUSTOMERS_TABLE),
+            content_keys_table=env.get("CONTENT_KEYS_TABLE", DEFAULT_CONTENT_KEYS_TABLE),
+            widevine_license_url=env.get("WIDEVINE_LICENSE_URL", "https://wv.example.com/hms/wv/rights/"),
+            fairplay_license_url=env.get("FAIRPLAY_LICENSE_URL", "https://fp.example.com/hms/fp/rights/"),
+            widevine_enabled=_flag(env, "WIDEVINE_ENABLED"),
+            fairplay_enabled=_flag(env, "FAIRPLAY_ENABLED"),
+            keyring_json=keyring_json,
+            keyring_secret=keyring_secret,
+            keyring_cache_seconds=int(env.get("KEYRING_CACHE_SECONDS", "300")),
+        )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "true").strip().lower()
+    if value not in ("true", "false"):
+        raise SettingsError(f"{name} must be true or false, not {value!r}")
+    return value == "true"
