@@ -1,0 +1,54 @@
+"""Every file in events/ (the same files `sam local invoke -e` takes) runs through its handler."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from drmtoken.store import CustomerStore
+from drmtoken.token import Keyring, open_token
+from drmtoken_cli.demo import DEMO_CUSTOMER, DEMO_SECRET
+from tests.conftest import error_of, invoke
+from tests.requests import RFC3394_KEY
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+# file -> expected claims (success) or (status, code, content type)
+EXPECTED: dict[str, dict[str, object] | tuple[int, int, str]] = {
+    "wv-get": {"drm": "wv", "contentId": "movie-42", "licenseDuration": 3600, "cookie": "session-1"},
+    "wv-post-form": {
+        "drm": "wv",
+        "extensions": [{"type": "wudo", "payload": "AAAAAA=="}, {"type": "abcd", "payload": "AQID"}],
+    },
+    "wv-post-form-base64": {"drm": "wv", "securityLevel": 3, "hdcpOutputControl": 2},
+    "wv-get-kek-ek": {"drm": "wv", "contentKey": RFC3394_KEY},
+    "fp-get": {"drm": "fp", "kid": "80ea8bc8a58f990ad1f76bc665b30bfa", "rentalDuration": 86400},
+    "fp-post-form": {"drm": "fp", "cookie": "session-2", "extensions": [{"type": "abcd", "payload": "AQID"}]},
+    "fp-post-form-base64": {"drm": "fp", "iv": "0f0e0d0c0b0a09080706050403020100"},
+    "wv-error-missing-authenticator": (401, -2017, "text/html; charset=utf-8"),
+    "wv-error-method-put": (405, -1001, "application/json"),
+    "fp-error-invalid-iv-json": (400, -6003, "application/json"),
+    "fp-error-unknown-customer-json": (401, -2018, "application/json"),
+}
+
+
+def test_every_event_file_has_an_expectation() -> None:
+    assert {path.stem for path in EVENTS.glob("*.json")} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_event_file(name: str, store: CustomerStore, keyring: Keyring) -> None:
+    store.create_customer(DEMO_CUSTOMER, widevine=True, fairplay=True, limits={})
+    store.add_authenticator(DEMO_CUSTOMER, "test", secret=DEMO_SECRET)
+    response = invoke(json.loads((EVENTS / f"{name}.json").read_text()))
+    expected = EXPECTED[name]
+    if isinstance(expected, tuple):
+        assert error_of(response) == expected
+        assert store.get_customer(DEMO_CUSTOMER).issued["test"] == 0
+        return
+    assert response["statusCode"] == 200, response["body"]
+    claims = open_token(keyring, response["body"].split("ExpressPlayToken=")[1], str(expected["drm"]))
+    assert {k: claims[k] for k in expected} == expected
+    assert store.get_customer(DEMO_CUSTOMER).issued["test"] == 1

@@ -1,0 +1,78 @@
+"""template.yaml deploys what the contract needs: a REST API, the two routes, the 404, least privilege."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.conftest import FUNCTIONS, TEMPLATE
+
+RESOURCES: dict[str, Any] = TEMPLATE.resources
+
+
+def of_type(kind: str) -> dict[str, Any]:
+    return {name: r for name, r in RESOURCES.items() if r["Type"] == kind}
+
+
+def test_one_rest_api_not_an_http_api() -> None:
+    assert len(of_type("AWS::Serverless::Api")) == 1
+    assert not of_type("AWS::Serverless::HttpApi")
+
+
+def test_routes_and_methods() -> None:
+    routes = {(route.path, frozenset(route.methods)) for spec in FUNCTIONS.values() for route in spec.routes}
+    assert routes == {
+        ("/hms/wv/token", frozenset({"GET", "POST", "ANY"})),
+        ("/hms/fp/token", frozenset({"GET", "POST", "ANY"})),
+    }
+
+
+def test_functions_share_the_layer_built_as_python311() -> None:
+    layer = RESOURCES["DrmTokenLayer"]
+    assert layer["Metadata"]["BuildMethod"] == "python3.11"
+    assert TEMPLATE.document["Globals"]["Function"]["Layers"] == [{"Ref": "DrmTokenLayer"}]
+    assert TEMPLATE.document["Globals"]["Function"]["Runtime"] == "python3.11"
+
+
+def test_unknown_path_is_404_with_code_1000_in_both_formats() -> None:
+    status, templates = TEMPLATE.gateway_response("MISSING_AUTHENTICATION_TOKEN")
+    assert status == 404
+    body = json.loads(templates["application/json"].replace("$context.requestId", "r1"))
+    assert body == {"errorCode": -1000, "errorMessage": "Invalid URL", "requestId": "r1"}
+    assert "<h1>Error -1000</h1>" in templates["text/html"]
+
+
+def test_token_functions_have_least_privilege() -> None:
+    for name in ("WidevineFunction", "FairPlayFunction"):
+        statements = RESOURCES[name]["Properties"]["Policies"][0]["Statement"]
+        granted = {(action, json.dumps(s["Resource"])) for s in statements for action in s["Action"]}
+        assert granted == {
+            ("dynamodb:UpdateItem", '{"Fn::GetAtt": ["CustomersTable", "Arn"]}'),
+            ("dynamodb:GetItem", '{"Fn::GetAtt": ["CustomersTable", "Arn"]}'),
+            ("dynamodb:GetItem", '{"Fn::GetAtt": ["ContentKeysTable", "Arn"]}'),
+            ("secretsmanager:GetSecretValue", '{"Ref": "TokenKeyringSecret"}'),
+        }
+
+
+def test_tables_are_on_demand_recoverable_and_protected() -> None:
+    for table in of_type("AWS::DynamoDB::Table").values():
+        props = table["Properties"]
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["DeletionProtectionEnabled"] == {"Ref": "TableDeletionProtection"}
+        assert props["SSESpecification"] == {"SSEEnabled": True}
+
+
+def test_local_environment_resolves_from_parameters() -> None:
+    env = FUNCTIONS["FairPlayFunction"].environment
+    assert env["CUSTOMERS_TABLE"] == "drm-token-customers"
+    assert env["CONTENT_KEYS_TABLE"] == "drm-token-content-keys"
+    assert env["ENVIRONMENT"] == "test"
+    assert env["POWERTOOLS_TRACE_DISABLED"] == "true"
+    assert "TOKEN_KEYRING_SECRET" not in env  # only AWS knows the secret's ARN
+
+
+def test_outputs_give_both_token_urls() -> None:
+    outputs = TEMPLATE.document["Outputs"]
+    assert outputs["WidevineTokenUrl"]["Value"]["Fn::Sub"].endswith("/hms/wv/token")
+    assert outputs["FairPlayTokenUrl"]["Value"]["Fn::Sub"].endswith("/hms/fp/token")
