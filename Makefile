@@ -1,0 +1,71 @@
+# Everything a developer or CI needs, from nothing. See README.md.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+SAM := .tools/sam/bin/sam
+DYNAMODB_LOCAL := tools/dynamodb-local/node_modules/amplify-dynamodb-simulator/emulator/DynamoDBLocal.jar
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: install run test unit integration lint format bench build validate check-layer check clean
+
+install: $(BIN)/drmtoken
+
+$(BIN)/drmtoken: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(DYNAMODB_LOCAL): tools/dynamodb-local/package.json tools/dynamodb-local/package-lock.json
+	npm ci --prefix tools/dynamodb-local --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(SAM):
+	$(PYTHON) -m venv .tools/sam
+	.tools/sam/bin/pip install --quiet --upgrade pip
+	.tools/sam/bin/pip install --quiet 'aws-sam-cli>=1.170,<2'
+
+## run: the whole API on http://127.0.0.1:3000 with an embedded database and a demo customer
+run: install
+	$(BIN)/drmtoken serve
+
+## test: unit tests (moto) and integration tests (DynamoDB Local), installing what they need
+test: install $(DYNAMODB_LOCAL)
+	$(BIN)/pytest
+
+unit: install
+	$(BIN)/pytest tests/unit
+
+integration: install $(DYNAMODB_LOCAL)
+	$(BIN)/pytest tests/integration
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/mypy functions/widevine/app.py
+	$(BIN)/mypy functions/fairplay/app.py
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install $(DYNAMODB_LOCAL)
+	$(BIN)/python -m bench
+
+validate: $(SAM)
+	$(SAM) validate --lint
+
+build: $(SAM)
+	$(SAM) build
+
+## check-layer: the built layer must hold the package at python/drmtoken/
+check-layer: build
+	test -f .aws-sam/build/DrmTokenLayer/python/drmtoken/api.py
+	test -d .aws-sam/build/DrmTokenLayer/python/aws_lambda_powertools
+	test -d .aws-sam/build/DrmTokenLayer/python/cryptography
+
+check: lint test validate check-layer
+
+clean:
+	rm -rf $(VENV) .tools .aws-sam tools/dynamodb-local/node_modules .pytest_cache .mypy_cache .ruff_cache
