@@ -1,0 +1,175 @@
+"""``drmtoken serve``: the API on one machine, answering as API Gateway and the functions would."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import re
+import signal
+import socket
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import FrameType
+from typing import Any
+
+from .demo import DEMO_AUTHENTICATOR, DEMO_CUSTOMER, DEMO_SECRET
+from .keyring import LOCAL_KEYRING_FILE
+from .local import FunctionHost, prepare_environment, rest_event
+from .template import Template
+
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit
+_ERROR_CODE = re.compile(r'"errorCode": (-?\d+)|<h1>Error (-?\d+)</h1>')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Gateway(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], host: FunctionHost) -> None:
+        super().__init__(address, GatewayRequestHandler)
+        self.functions = host
+        self.not_found_status, self.not_found_templates = host.template.gateway_response("MISSING_AUTHENTICATION_TOKEN")
+
+
+class GatewayRequestHandler(BaseHTTPRequestHandler):
+    server: Gateway
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self.handle_any()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+
+    def handle_any(self) -> None:
+        started = time.perf_counter()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self.send_answer(413, {"Content-Type": "application/json"}, '{"message":"Request Too Large"}', started)
+            return
+        body = self.rfile.read(length) if length else b""
+        event = rest_event(self.command, self.path, list(self.headers.items()), body)
+        spec = self.server.functions.route(event["path"], self.command)
+        if spec is None:
+            status, headers, text = self.not_found(event["requestContext"]["requestId"])
+        else:
+            response = self.server.functions.invoke(spec.logical_id, event)
+            status, headers, text = response["statusCode"], response.get("headers") or {}, response.get("body") or ""
+        self.send_answer(status, headers, text, started)
+
+    def not_found(self, request_id: str) -> tuple[int, dict[str, str], str]:
+        """API Gateway's MISSING_AUTHENTICATION_TOKEN response, as template.yaml shapes it."""
+        templates = self.server.not_found_templates
+        content_type = "application/json" if "application/json" in (self.headers.get("Accept") or "") else "text/html"
+        body = templates[content_type].replace("$context.requestId", request_id)
+        return self.server.not_found_status, {"Content-Type": content_type, "Cache-Control": "no-store"}, body
+
+    def send_answer(self, status: int, headers: dict[str, str], text: str, started: float) -> None:
+        payload = text.encode("utf-8")
+        self.send_response_only(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("x-amzn-RequestId", "local")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+        match = _ERROR_CODE.search(text) if status != 200 else None
+        code = next((g for g in match.groups() if g), "-") if match else "0" if status == 200 else "-"
+        milliseconds = (time.perf_counter() - started) * 1000
+        # The access log: never the query string or body, which carry keys and secrets.
+        path = self.path.split("?", 1)[0]
+        print(f"{self.command} {path} {status} {code} {milliseconds:.1f}ms", file=sys.stderr, flush=True)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the default log, which would print the query string."""
+
+
+def start_storage() -> Any:
+    """Use the DynamoDB engine configured, or start moto's server on a free loopback port."""
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    if os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
+        say(f"storage: DynamoDB at {os.environ['AWS_ENDPOINT_URL_DYNAMODB']}")
+        return None
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # its request lines would repeat ours
+    port = free_port()
+    engine = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    engine.start()
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = f"http://127.0.0.1:{port}"
+    say(f"storage: embedded in-memory DynamoDB (moto) at http://127.0.0.1:{port}; data ends with this process")
+    return engine
+
+
+def ensure_demo_customer(environment: str) -> None:
+    from drmtoken.aws import client
+    from drmtoken.settings import Settings
+    from drmtoken.store import CustomerExists, CustomerStore
+
+    settings = Settings.from_env()
+    store = CustomerStore(client("dynamodb"), settings.customers_table, settings.content_keys_table)
+    with contextlib.suppress(CustomerExists):  # a restart against a kept engine finds it there
+        store.create_customer(DEMO_CUSTOMER, widevine=True, fairplay=True, limits={})
+    store.add_authenticator(DEMO_CUSTOMER, environment, secret=DEMO_SECRET)
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def curl_lines(base: str) -> list[str]:
+    key, iv = "00112233445566778899aabbccddeeff", "0f0e0d0c0b0a09080706050403020100"
+    return [
+        f"curl '{base}/hms/wv/token?customerAuthenticator={DEMO_AUTHENTICATOR}"
+        f"&kid=^kid1&contentKey={key}&securityLevel=1&hdcpOutputControl=0'",
+        f"curl '{base}/hms/fp/token?customerAuthenticator={DEMO_AUTHENTICATOR}&contentKey={key}&iv={iv}'",
+    ]
+
+
+def serve(args: argparse.Namespace) -> None:
+    from drmtoken.aws import client
+
+    from .tables import create_tables
+
+    template = Template()
+    host = FunctionHost(template)
+    keyring_source = "TOKEN_KEYRING" if os.environ.get("TOKEN_KEYRING") else str(LOCAL_KEYRING_FILE)
+    prepare_environment(host.functions, args.environment)
+    engine = start_storage()
+    try:
+        created = create_tables(client("dynamodb"), template=template)
+        say("tables: " + ", ".join(f"{name} ({'created' if new else 'exists'})" for name, new in created.items()))
+        gateway = Gateway((args.host, args.port), host)
+        base = f"http://{args.host}:{gateway.server_address[1]}"
+        say(f"environment: {args.environment}; token keyring: {keyring_source}")
+        if args.demo:
+            ensure_demo_customer(args.environment)
+            say(f"demo customer: {DEMO_AUTHENTICATOR}")
+            for line in curl_lines(base):
+                say(f"  {line}")
+        say(f"listening on {base} (Ctrl-C to stop)")
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            gateway.serve_forever(poll_interval=0.2)
+        except KeyboardInterrupt:
+            say("stopping")
+        finally:
+            gateway.server_close()
+    finally:
+        if engine is not None:
+            engine.stop()
+    say("stopped")
