@@ -131,40 +131,35 @@ class CustomerStore:
         if not drm_enabled:
             item = self._call("get_item", TableName=self.customers_table, Key=key, ConsistentRead=True).get("Item")
             raise ApiError(self._refusal(item, secret_hash, environment, drm, drm_enabled))
-        try:
-            self.client.update_item(
-                TableName=self.customers_table,
-                Key=key,
-                UpdateExpression="ADD #issued :one",
-                ConditionExpression=(
-                    "contains(#hashes, :hash) AND #status = :active AND #ent.#drm = :true"
-                    " AND (attribute_not_exists(#limit) OR #issued < #limit"
-                    " OR (attribute_not_exists(#issued) AND #limit > :zero))"
-                ),
-                ExpressionAttributeNames={
-                    "#hashes": hashes_attr(environment),
-                    "#status": "status",
-                    "#ent": "entitlements",
-                    "#drm": drm.entitlement,
-                    "#issued": issued_attr(environment),
-                    "#limit": limit_attr(environment),
-                },
-                ExpressionAttributeValues={
-                    ":hash": {"S": secret_hash},
-                    ":active": {"S": ACTIVE},
-                    ":true": {"BOOL": True},
-                    ":one": {"N": "1"},
-                    ":zero": {"N": "0"},
-                },
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != CONDITION_FAILED:
-                raise DependencyError("customer store write failed") from error
-            old_item: Any = error.response.get("Item")  # the item as the failed condition saw it
-            raise ApiError(self._refusal(old_item, secret_hash, environment, drm, drm_enabled)) from None
-        except BotoCoreError as error:
-            raise DependencyError("customer store unreachable") from error
+        refused_item = self._conditional_write(
+            "update_item",
+            TableName=self.customers_table,
+            Key=key,
+            UpdateExpression="ADD #issued :one",
+            ConditionExpression=(
+                "contains(#hashes, :hash) AND #status = :active AND #ent.#drm = :true"
+                " AND (attribute_not_exists(#limit) OR #issued < #limit"
+                " OR (attribute_not_exists(#issued) AND #limit > :zero))"
+            ),
+            ExpressionAttributeNames={
+                "#hashes": hashes_attr(environment),
+                "#status": "status",
+                "#ent": "entitlements",
+                "#drm": drm.entitlement,
+                "#issued": issued_attr(environment),
+                "#limit": limit_attr(environment),
+            },
+            ExpressionAttributeValues={
+                ":hash": {"S": secret_hash},
+                ":active": {"S": ACTIVE},
+                ":true": {"BOOL": True},
+                ":one": {"N": "1"},
+                ":zero": {"N": "0"},
+            },
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        if refused_item is not None:
+            raise ApiError(self._refusal(refused_item or None, secret_hash, environment, drm, drm_enabled))
 
     @staticmethod
     def _refusal(item: dict[str, Any] | None, secret_hash: str, environment: str, drm: Drm, drm_enabled: bool) -> int:
@@ -177,12 +172,12 @@ class CustomerStore:
 
     def refund_token(self, customer_id: str, environment: str) -> None:
         """Give back a token counted for a request that then failed (key-store form only)."""
-        self._call(
+        self._conditional_write(
             "update_item",
             TableName=self.customers_table,
             Key={"customerId": {"S": customer_id}},
             UpdateExpression="ADD #issued :minus",
-            ConditionExpression="#issued > :zero",
+            ConditionExpression="#issued > :zero",  # never below zero
             ExpressionAttributeNames={"#issued": issued_attr(environment)},
             ExpressionAttributeValues={":minus": {"N": "-1"}, ":zero": {"N": "0"}},
         )
@@ -208,14 +203,14 @@ class CustomerStore:
             item[issued_attr(environment)] = {"N": "0"}
         for environment, limit in limits.items():
             item[limit_attr(environment)] = {"N": str(limit)}
-        try:
-            self.client.put_item(
-                TableName=self.customers_table, Item=item, ConditionExpression="attribute_not_exists(customerId)"
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == CONDITION_FAILED:
-                raise CustomerExists(customer_id) from None
-            raise DependencyError(str(error)) from error
+        refused = self._conditional_write(
+            "put_item",
+            TableName=self.customers_table,
+            Item=item,
+            ConditionExpression="attribute_not_exists(customerId)",
+        )
+        if refused is not None:
+            raise CustomerExists(customer_id)
 
     def get_customer(self, customer_id: str) -> Customer:
         item = self._call(
@@ -324,14 +319,21 @@ class CustomerStore:
         }
         if values:
             kwargs["ExpressionAttributeValues"] = values
+        if self._conditional_write("update_item", **kwargs) is not None:
+            raise CustomerNotFound(customer_id)
+
+    def _conditional_write(self, operation: str, **kwargs: Any) -> dict[str, Any] | None:
+        """Run a conditional write: None when it succeeded, else the item returned with the failure ({} if none)."""
         try:
-            self.client.update_item(**kwargs)
+            getattr(self.client, operation)(**kwargs)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == CONDITION_FAILED:
-                raise CustomerNotFound(customer_id) from None
-            raise DependencyError(str(error)) from error
+            if error.response.get("Error", {}).get("Code") != CONDITION_FAILED:
+                raise DependencyError(f"{operation} failed: {error.response.get('Error', {}).get('Code')}") from error
+            item: dict[str, Any] = error.response.get("Item", {})  # type: ignore[assignment]
+            return item
         except BotoCoreError as error:
-            raise DependencyError(str(error)) from error
+            raise DependencyError(f"{operation} failed: {type(error).__name__}") from error
+        return None
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         try:
