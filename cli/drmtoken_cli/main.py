@@ -276,9 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("set-limit", help="set or remove the token allowance of one environment")
     p.add_argument("id", type=customer_id)
     p.add_argument("--environment", required=True, choices=ENVIRONMENTS)
-    amount = p.add_mutually_exclusive_group(required=True)
-    amount.add_argument("limit", nargs="?", type=non_negative, help="tokens allowed in total")
-    amount.add_argument("--unlimited", action="store_true", help="remove the limit")
+    p.add_argument("limit", nargs="?", type=non_negative, help="tokens allowed in total (or --unlimited)")
+    p.add_argument("--unlimited", action="store_true", help="remove the limit")
     p.set_defaults(func=cmd_customers_set_limit)
     p = sub.add_parser("set-drm", help="switch Widevine and/or FairPlay on or off for a customer")
     p.add_argument("id", type=customer_id)
@@ -354,8 +353,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # argparse cannot fill an optional positional that follows an option (`ID --environment test 5`).
+    if args.func is cmd_customers_set_limit:
+        if args.limit is None and len(extra) == 1:
+            args.limit = non_negative(extra.pop())
+        if (args.limit is None) == (not args.unlimited):
+            parser.error("customers set-limit takes a number N or --unlimited, not both or neither")
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = parse(argv)
+    except argparse.ArgumentTypeError as error:
+        print(f"drmtoken: {error}", file=sys.stderr)
+        return 2
     try:
         args.func(args)
     except CommandError as error:

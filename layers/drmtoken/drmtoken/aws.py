@@ -2,7 +2,9 @@
 
 A token request must fail fast (503) rather than hang until the Lambda timeout:
 1 s to connect, 2 s to read, at most 3 attempts with standard back-off.
-Endpoints follow boto3's own configuration (AWS_ENDPOINT_URL_DYNAMODB, ...).
+Endpoints follow boto3's configuration; AWS_ENDPOINT_URL_<SERVICE> spelled with the
+service name as one word (AWS_ENDPOINT_URL_SECRETSMANAGER) is honoured too, since
+botocore itself only reads AWS_ENDPOINT_URL_SECRETS_MANAGER for that service.
 Clients are kept for the life of the container: creating one costs ~50 ms.
 """
 
@@ -31,4 +33,5 @@ def client(service: str) -> Any:
 @cache
 def _client(service: str, endpoint: str | None, region: str | None) -> Any:
     # The arguments are the cache key: a changed endpoint or region gets a new client.
-    return boto3.session.Session().client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+    session = boto3.session.Session()
+    return session.client(service, endpoint_url=endpoint, config=CLIENT_CONFIG)  # type: ignore[call-overload]

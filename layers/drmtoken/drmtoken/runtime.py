@@ -44,10 +44,10 @@ class KeyringSource:
         from aws_lambda_powertools.utilities.parameters import SecretsProvider
         from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, GetSecretError
 
-        from .aws import CLIENT_CONFIG
+        from .aws import client
 
         if self._provider is None:
-            self._provider = SecretsProvider(boto_config=CLIENT_CONFIG)
+            self._provider = SecretsProvider(boto3_client=client("secretsmanager"))
         try:
             text = self._provider.get(self.settings.keyring_secret, max_age=self.settings.keyring_cache_seconds)
         except (GetParameterError, GetSecretError) as error:

@@ -159,7 +159,7 @@ class CustomerStore:
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
         if refused_item is not None:
-            raise ApiError(self._refusal(refused_item or None, secret_hash, environment, drm, drm_enabled))
+            raise ApiError(self._refusal(refused_item, secret_hash, environment, drm, drm_enabled))
 
     @staticmethod
     def _refusal(item: dict[str, Any] | None, secret_hash: str, environment: str, drm: Drm, drm_enabled: bool) -> int:

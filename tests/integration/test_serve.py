@@ -1,0 +1,167 @@
+"""`drmtoken serve` end to end: a real HTTP server, real DynamoDB, the real command to provision and inspect."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import signal
+import subprocess
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.integration.conftest import DRMTOKEN, drmtoken, free_port, subprocess_env
+from tests.requests import CONTENT_KEY, REMOVE, fairplay, widevine
+
+pytestmark = pytest.mark.integration
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+@dataclass
+class Server:
+    base: str
+    process: subprocess.Popen[str]
+    stderr: list[str] = field(default_factory=list)
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=20)
+
+
+def start_server(env: dict[str, str], *args: str) -> Server:
+    port = free_port()
+    process = subprocess.Popen(
+        [str(DRMTOKEN), "serve", "--port", str(port), *args],
+        env=subprocess_env(env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    server = Server(f"http://127.0.0.1:{port}", process)
+    ready = threading.Event()
+
+    def read() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            server.stderr.append(line)
+            if line.startswith("listening on"):
+                ready.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    if not ready.wait(60):
+        process.kill()
+        pytest.fail("drmtoken serve did not start:\n" + "".join(server.stderr))
+    return server
+
+
+def http(
+    method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], str]:
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode()
+
+
+@pytest.fixture
+def env(local_env: dict[str, str]) -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL_DYNAMODB": local_env["AWS_ENDPOINT_URL_DYNAMODB"],
+        "TOKEN_KEYRING": local_env["TOKEN_KEYRING"],
+    }
+
+
+@pytest.fixture
+def server(env: dict[str, str]) -> Iterator[Server]:
+    server = start_server(env, "--no-demo")
+    yield server
+    if server.process.poll() is None:
+        server.stop()
+
+
+def inspect(url: str, env: dict[str, str]) -> dict[str, object]:
+    claims: dict[str, object] = json.loads(drmtoken("tokens", "inspect", url, "--show-key", env=env).stdout)["claims"]
+    return claims
+
+
+def test_tokens_and_errors_over_http(server: Server, env: dict[str, str]) -> None:
+    drmtoken("customers", "create", "acme", env=env)
+    authenticator = drmtoken("authenticators", "add", "acme", "--environment", "test", env=env).stdout.strip()
+
+    status, headers, wv_get = http(
+        "GET", f"{server.base}/hms/wv/token?{urlencode(widevine(authenticator, cookie='c1'))}"
+    )
+    assert (status, headers["Content-Type"]) == (200, "text/uri-list")
+    form = urlencode(widevine(authenticator, cookie="c1")).encode()
+    form_type = {"Content-Type": "application/x-www-form-urlencoded"}
+    status, _, wv_post = http("POST", f"{server.base}/hms/wv/token", form, form_type)
+    assert status == 200
+    get_claims, post_claims = inspect(wv_get, env), inspect(wv_post, env)
+    for volatile in ("tokenId", "issuedAt", "expiresAt"):
+        get_claims.pop(volatile), post_claims.pop(volatile)
+    assert get_claims == post_claims
+    assert get_claims["contentKey"] == CONTENT_KEY and get_claims["cookie"] == "c1"
+
+    status, _, fp_get = http("GET", f"{server.base}/hms/fp/token?{urlencode(fairplay(authenticator))}")
+    fp_form = urlencode(fairplay(authenticator, rentalDuration="60")).encode()
+    status_post, _, fp_post = http("POST", f"{server.base}/hms/fp/token", fp_form, form_type)
+    assert (status, status_post) == (200, 200)
+    assert inspect(fp_get, env)["drm"] == "fp" and inspect(fp_post, env)["rentalDuration"] == 60
+    assert (
+        json.loads(drmtoken("customers", "show", "acme", env=env).stdout)["environments"]["test"]["tokensIssued"] == 4
+    )
+
+    query = urlencode(widevine(authenticator, kid=REMOVE))
+    status, headers, body = http("GET", f"{server.base}/hms/wv/token?{query}")
+    assert (status, headers["Content-Type"]) == (400, "text/html; charset=utf-8") and "Error -4018" in body
+    status, headers, body = http("GET", f"{server.base}/hms/wv/token?{query}&errorFormat=json")
+    assert (status, headers["Content-Type"], json.loads(body)["errorCode"]) == (400, "application/json", -4018)
+    wrong_secret = urlencode(fairplay("acme," + "0" * 32, errorFormat="json"))
+    status, headers, body = http("GET", f"{server.base}/hms/fp/token?{wrong_secret}")
+    assert (status, json.loads(body)["errorCode"]) == (401, -2018)
+
+    status, headers, body = http("DELETE", f"{server.base}/hms/fp/token?errorFormat=json")
+    assert (status, headers["Allow"], json.loads(body)["errorCode"]) == (405, "GET, POST", -1001)
+    status, headers, body = http("GET", f"{server.base}/hms/xx/token", headers={"Accept": "application/json"})
+    assert (status, json.loads(body)["errorCode"]) == (404, -1000)
+    status, headers, body = http("GET", f"{server.base}/")
+    assert (status, headers["Content-Type"]) == (404, "text/html") and "Error -1000" in body
+
+    assert server.stop() == 0
+    log = "".join(server.stderr)
+    assert "GET /hms/wv/token 200 0 " in log and "DELETE /hms/fp/token 405 -1001 " in log
+    assert authenticator.split(",")[1] not in log and CONTENT_KEY not in log
+    assert log.rstrip().endswith("stopped")
+
+
+def test_embedded_engine_demo_and_the_readme_curl_line(tmp_path: Path) -> None:
+    """What `make run` does on a fresh machine: no engine configured, the demo customer, the README's curl."""
+    server = start_server({})  # no AWS_ENDPOINT_URL_DYNAMODB, no TOKEN_KEYRING
+    try:
+        banner = "".join(server.stderr)
+        assert "embedded in-memory DynamoDB (moto)" in banner and "demo customer: demo," in banner
+        readme_curl = next(
+            line.strip() for line in README.read_text().splitlines() if line.strip().startswith("curl '")
+        )
+        command = shlex.split(readme_curl.replace("http://127.0.0.1:3000", server.base))
+        answer = subprocess.run(command, capture_output=True, text=True, timeout=30, check=True).stdout
+        readme = README.read_text()
+        shown = re.search(r"^(https://wv\.example\.com/hms/wv/rights/\?ExpressPlayToken=)\S+$", readme, re.MULTILINE)
+        assert shown is not None, "the README shows the answer of its curl line"
+        assert answer.startswith(shown.group(1)) and "\n" not in answer
+        printed = [line.strip() for line in server.stderr if line.strip().startswith("curl '")]
+        for line in printed:
+            result = subprocess.run(shlex.split(line), capture_output=True, text=True, timeout=30, check=True)
+            assert result.stdout.startswith("https://") and "ExpressPlayToken=" in result.stdout
+        assert len(printed) == 2
+    finally:
+        assert server.stop() == 0

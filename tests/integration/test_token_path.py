@@ -1,0 +1,69 @@
+"""The token path on the real engine: concurrency, revocation, disabling, an unreachable engine."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from drmtoken import runtime
+from drmtoken.errors import ApiError
+from drmtoken.params import Drm
+from drmtoken.service import RequestContext, issue_token
+from drmtoken.store import CustomerStore
+from tests.apigw import rest_event
+from tests.conftest import WV_PATH, error_of, invoke
+from tests.integration.conftest import free_port
+from tests.requests import widevine
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def acme(local_store: CustomerStore) -> str:
+    local_store.create_customer("acme", widevine=True, fairplay=True, limits={"test": 50})
+    return "acme," + local_store.add_authenticator("acme", "test")
+
+
+def test_200_parallel_requests_issue_exactly_the_limit(acme: str, local_store: CustomerStore) -> None:
+    warm = runtime.get_runtime()
+    params = {name: [value] for name, value in widevine(acme)}
+
+    def request(_: int) -> int:
+        try:
+            issue_token(Drm.WIDEVINE, params, warm, time.time(), RequestContext())
+        except ApiError as error:
+            return error.code
+        return 0
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        outcomes = list(pool.map(request, range(200)))
+    assert outcomes.count(0) == 50
+    assert outcomes.count(-2019) == 150
+    assert local_store.get_customer("acme").issued["test"] == 50
+
+
+def test_revocation_takes_effect_on_the_next_request(acme: str, local_store: CustomerStore) -> None:
+    assert invoke(rest_event("GET", WV_PATH, widevine(acme)))["statusCode"] == 200
+    local_store.revoke_authenticator("acme", acme.split(",")[1])
+    assert error_of(invoke(rest_event("GET", WV_PATH, widevine(acme))))[:2] == (401, -2018)
+
+
+def test_disabling_takes_effect_on_the_next_request(acme: str, local_store: CustomerStore) -> None:
+    assert invoke(rest_event("GET", WV_PATH, widevine(acme)))["statusCode"] == 200
+    local_store.set_status("acme", active=False)
+    assert error_of(invoke(rest_event("GET", WV_PATH, widevine(acme))))[:2] == (401, -2031)
+    local_store.set_status("acme", active=True)
+    assert invoke(rest_event("GET", WV_PATH, widevine(acme)))["statusCode"] == 200
+
+
+def test_unreachable_engine_is_503_and_counts_nothing(
+    acme: str, local_store: CustomerStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{free_port()}")
+    runtime.reset()
+    started = time.monotonic()
+    assert error_of(invoke(rest_event("GET", WV_PATH, widevine(acme, errorFormat="json"))))[:2] == (503, -2030)
+    assert time.monotonic() - started < 10  # bounded retries, short timeouts: no hang until the Lambda timeout
+    assert local_store.get_customer("acme").issued["test"] == 0
