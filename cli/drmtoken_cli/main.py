@@ -343,6 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=3000)
     p.add_argument("--environment", choices=ENVIRONMENTS, default="test")
     p.add_argument("--no-demo", dest="demo", action="store_false", help="do not create the demo customer")
+    p.add_argument(
+        "--server-timing",
+        action="store_true",
+        help="add a Server-Timing header: time spent in DynamoDB and in total (for benchmarks)",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = groups.add_parser("invoke", help="run one event file through a function of template.yaml (sam local invoke)")

@@ -10,6 +10,7 @@ import re
 import signal
 import socket
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
@@ -30,12 +31,34 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class DynamoTimer:
+    """Seconds this thread spent in DynamoDB calls, for the Server-Timing header."""
+
+    def __init__(self, client: Any) -> None:
+        self._local = threading.local()
+        client.meta.events.register("before-call.dynamodb", self._start)
+        client.meta.events.register("after-call.dynamodb", self._stop)
+
+    def _start(self, **_: Any) -> None:
+        self._local.started = time.perf_counter()
+
+    def _stop(self, **_: Any) -> None:
+        self._local.spent = self.spent() + time.perf_counter() - self._local.started
+
+    def spent(self) -> float:
+        return float(getattr(self._local, "spent", 0.0))
+
+    def reset(self) -> None:
+        self._local.spent = 0.0
+
+
 class Gateway(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], host: FunctionHost) -> None:
+    def __init__(self, address: tuple[str, int], host: FunctionHost, timer: DynamoTimer | None = None) -> None:
         super().__init__(address, GatewayRequestHandler)
         self.functions = host
+        self.timer = timer
         self.not_found_status, self.not_found_templates = host.template.gateway_response("MISSING_AUTHENTICATION_TOKEN")
 
 
@@ -56,12 +79,17 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         event = rest_event(self.command, self.path, list(self.headers.items()), body)
+        if self.server.timer:
+            self.server.timer.reset()
         spec = self.server.functions.route(event["path"], self.command)
         if spec is None:
             status, headers, text = self.not_found(event["requestContext"]["requestId"])
         else:
             response = self.server.functions.invoke(spec.logical_id, event)
             status, headers, text = response["statusCode"], response.get("headers") or {}, response.get("body") or ""
+        if self.server.timer:
+            spent, total = self.server.timer.spent() * 1000, (time.perf_counter() - started) * 1000
+            headers = {**headers, "Server-Timing": f"dynamodb;dur={spent:.3f}, total;dur={total:.3f}"}
         self.send_answer(status, headers, text, started)
 
     def not_found(self, request_id: str) -> tuple[int, dict[str, str], str]:
@@ -149,7 +177,8 @@ def serve(args: argparse.Namespace) -> None:
     try:
         created = create_tables(client("dynamodb"), template=template)
         say("tables: " + ", ".join(f"{name} ({'created' if new else 'exists'})" for name, new in created.items()))
-        gateway = Gateway((args.host, args.port), host)
+        timer = DynamoTimer(client("dynamodb")) if args.server_timing else None
+        gateway = Gateway((args.host, args.port), host, timer)
         base = f"http://{args.host}:{gateway.server_address[1]}"
         say(f"environment: {args.environment}; token keyring: {keyring_source}")
         if args.demo:

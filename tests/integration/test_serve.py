@@ -17,7 +17,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.integration.conftest import DRMTOKEN, drmtoken, free_port, subprocess_env
+from tests.dynamodb_local import free_port
+from tests.integration.conftest import DRMTOKEN, drmtoken, subprocess_env
 from tests.requests import CONTENT_KEY, REMOVE, fairplay, widevine
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,7 @@ from drmtoken.service import RequestContext, issue_token
 from drmtoken.store import CustomerStore
 from tests.apigw import rest_event
 from tests.conftest import WV_PATH, error_of, invoke
-from tests.integration.conftest import free_port
+from tests.dynamodb_local import free_port
 from tests.requests import widevine
 
 pytestmark = pytest.mark.integration

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from typing import Any
 
 import boto3
@@ -15,13 +14,8 @@ from drmtoken.store import CustomerStore
 from drmtoken.token import Keyring, open_token
 from tests.apigw import rest_event
 from tests.conftest import FP_PATH, WV_PATH, error_of, invoke
+from tests.dynamodb_local import free_port
 from tests.requests import fairplay, widevine
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.parametrize(
