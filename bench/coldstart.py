@@ -11,13 +11,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 # Run in a fresh interpreter laid out like Lambda: the function's directory and the layer on sys.path.
+# Resident memory is the current VmRSS: ru_maxrss would carry the parent's peak across fork and exec.
 _PROBE = """
-import resource, sys, time
+import sys, time
 sys.path[:0] = {paths!r}
 started = time.perf_counter()
 import {module}
 elapsed = time.perf_counter() - started
-print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+rss_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS:"))
+print(elapsed, rss_kb)
 """
 
 SUBJECTS = {
@@ -32,8 +34,8 @@ def probe(paths: list[str], module: str) -> tuple[float, float]:
     code = _PROBE.format(paths=paths, module=module)
     env = {"POWERTOOLS_TRACE_DISABLED": "true", "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-S", "-c", _site(code)], capture_output=True, text=True, env=env, check=True)
-    seconds, max_rss_kb = out.stdout.split()
-    return float(seconds), int(max_rss_kb) / 1024
+    seconds, rss_kb = out.stdout.split()
+    return float(seconds), int(rss_kb) / 1024
 
 
 def _site(code: str) -> str:

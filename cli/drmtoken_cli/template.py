@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
 LOCAL_STACK_NAME = "drm-token-local"
+_IMPORT_LOCK = threading.Lock()
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -60,6 +62,10 @@ class FunctionSpec:
     def load_handler(self) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         """Import the function's handler from its code directory, under a name of its own."""
         module_name = f"functions_{self.logical_id}_{self.module}"
+        with _IMPORT_LOCK:  # a second thread must not see the module half imported
+            return self._import(module_name)
+
+    def _import(self, module_name: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         module = sys.modules.get(module_name)
         if module is None:
             spec = importlib.util.spec_from_file_location(module_name, self.code_dir / f"{self.module}.py")

@@ -1,0 +1,78 @@
+"""`make bench`: where a token request's time goes, as figures next to their targets.
+
+Writes bench/results.json: a list of {"name", "value", "unit", "target", "met"}.
+Ratios are taken within one run, since absolute times drift on shared machines.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import calls, coldstart, fullpath, service
+
+RESULTS = Path(__file__).resolve().parent / "results.json"
+SERVICE_CALLS = 5000
+COLD_START_REPEATS = 7
+FULL_PATH_REQUESTS = 800
+
+
+def figure(name: str, value: float, unit: str, target: float | None = None, most: bool = True) -> dict[str, Any]:
+    """``most``: the target is an upper bound (value <= target), else an exact count."""
+    met = None if target is None else (value <= target if most else value == target)
+    return {"name": name, "value": round(value, 4), "unit": unit, "target": target, "met": met}
+
+
+def main() -> int:
+    started = time.monotonic()
+    figures: list[dict[str, Any]] = []
+
+    print(f"service time: {SERVICE_CALLS} warm calls per route, DynamoDB stubbed in-process ...", file=sys.stderr)
+    for drm, result in service.measure(SERVICE_CALLS).items():
+        figures.append(figure(f"{drm} service time p50", result["p50_ms"], "ms", 0.3))
+        figures.append(figure(f"{drm} service time p99", result["p99_ms"], "ms", 1.0))
+        figures.append(figure(f"{drm} floor p50", result["floor_p50_ms"], "ms"))
+        figures.append(figure(f"{drm} service / floor (p50)", result["p50_ms"] / result["floor_p50_ms"], "x", 5))
+
+    print(f"cold start: {COLD_START_REPEATS} fresh interpreters each ...", file=sys.stderr)
+    cold = coldstart.measure(COLD_START_REPEATS)
+    boto3_ms = cold["boto3"]["import_ms"]
+    figures.append(figure("import boto3", boto3_ms, "ms"))
+    for name in ("widevine handler", "fairplay handler"):
+        figures.append(figure(f"{name} import", cold[name]["import_ms"], "ms"))
+        figures.append(figure(f"{name} import / import boto3", cold[name]["import_ms"] / boto3_ms, "x", 1.5))
+        figures.append(figure(f"{name} resident memory after import", cold[name]["rss_mb"], "MB", 80))
+
+    print("DynamoDB calls per request ...", file=sys.stderr)
+    expected = {"success": 1, "validation failure": 0, "auth failure": 1, "allowance used up": 1}
+    for case, count in calls.measure().items():
+        figures.append(figure(f"DynamoDB calls: {case}", count, "calls", expected[case], most=False))
+
+    print(f"full path: drmtoken serve + DynamoDB Local, {FULL_PATH_REQUESTS} requests per level ...", file=sys.stderr)
+    for clients, result in fullpath.measure(FULL_PATH_REQUESTS).items():
+        figures.append(figure(f"full path {clients} clients: requests per second", result["rps"], "req/s"))
+        figures.append(figure(f"full path {clients} clients: p99", result["p99_ms"], "ms"))
+        figures.append(
+            figure(f"full path {clients} clients: share waiting for DynamoDB", result["dynamodb_share"], "ratio")
+        )
+
+    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
+    print_table(figures)
+    print(f"\n{len(figures)} figures in {time.monotonic() - started:.0f} s; written to {RESULTS}")
+    return 0
+
+
+def print_table(figures: list[dict[str, Any]]) -> None:
+    width = max(len(f["name"]) for f in figures)
+    print(f"\n{'figure':<{width}}  {'value':>10}  {'unit':<6} {'target':>8}  met")
+    for f in figures:
+        target = "" if f["target"] is None else f"{f['target']:g}"
+        met = {True: "yes", False: "NO", None: ""}[f["met"]]
+        print(f"{f['name']:<{width}}  {f['value']:>10.4g}  {f['unit']:<6} {target:>8}  {met}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
