@@ -1,7 +1,8 @@
 """boto3 clients with deliberate timeouts and retries, one per service and endpoint.
 
 A token request must fail fast (503) rather than hang until the Lambda timeout:
-1 s to connect, 2 s to read, at most 3 attempts with standard back-off.
+1 s to connect, 1 s to read (DynamoDB answers in milliseconds), 3 attempts in
+total with standard back-off: at most ~6.5 s, inside the 10 s function timeout.
 Endpoints follow boto3's configuration; AWS_ENDPOINT_URL_<SERVICE> spelled with the
 service name as one word (AWS_ENDPOINT_URL_SECRETSMANAGER) is honoured too, since
 botocore itself only reads AWS_ENDPOINT_URL_SECRETS_MANAGER for that service.
@@ -19,8 +20,8 @@ from botocore.config import Config
 
 CLIENT_CONFIG = Config(
     connect_timeout=1,
-    read_timeout=2,
-    retries={"mode": "standard", "max_attempts": 3},
+    read_timeout=1,
+    retries={"mode": "standard", "total_max_attempts": 3},  # "max_attempts" would mean 3 retries
     # Our requests are built by code, not users: validating each against the model
     # cost ~20% of a warm token request (profiled), and DynamoDB validates anyway.
     parameter_validation=False,

@@ -1,0 +1,101 @@
+"""Callers learn nothing from how authentication fails, and no dependency can hang a request."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from drmtoken import aws, runtime
+from drmtoken.store import CustomerStore
+from tests.apigw import rest_event
+from tests.conftest import FUNCTIONS, TEMPLATE, WV_PATH, error_of, invoke
+from tests.requests import widevine
+
+
+@pytest.fixture
+def dynamodb_requests(dynamodb: Any) -> Iterator[list[tuple[str, int]]]:
+    """(operation, request body size) of every DynamoDB call the token path makes."""
+    seen: list[tuple[str, int]] = []
+    client = runtime.get_runtime().store.client
+
+    def record(request: Any, **_: Any) -> None:
+        seen.append((request.headers.get("X-Amz-Target", b"").decode(), len(request.body or b"")))
+
+    client.meta.events.register("before-send.dynamodb", record)
+    yield seen
+    client.meta.events.unregister("before-send.dynamodb", record)
+
+
+def test_unknown_customer_and_wrong_secret_are_indistinguishable(
+    authenticator: str, store: CustomerStore, dynamodb_requests: list[tuple[str, int]]
+) -> None:
+    dynamodb_requests.clear()  # forget the fixture's own writes
+    answers = []
+    for who in ("acme", "acmx"):  # acme exists, acmx does not; equal lengths, so even request sizes match
+        response = invoke(rest_event("GET", WV_PATH, widevine(f"{who},{'5' * 32}", errorFormat="json")))
+        body = json.loads(response["body"])
+        body.pop("requestId")
+        answers.append((response["statusCode"], response["headers"], body))
+    assert answers[0] == answers[1]
+    assert answers[0][2]["errorCode"] == -2018
+    assert dynamodb_requests == [dynamodb_requests[0]] * 2
+    assert dynamodb_requests[0][0] == "DynamoDB_20120810.UpdateItem"
+
+
+def test_client_timeouts_and_retries_fit_inside_the_lambda_timeout() -> None:
+    config = aws.CLIENT_CONFIG
+    assert config.connect_timeout <= 2 and config.read_timeout <= 3
+    assert config.retries == {"mode": "standard", "total_max_attempts": 3}
+    worst_case = (config.connect_timeout + config.read_timeout) * config.retries["total_max_attempts"]
+    lambda_timeout = TEMPLATE.document["Globals"]["Function"]["Timeout"]
+    assert worst_case + 1 < lambda_timeout  # back-off and the rest of the request fit in what is left
+    assert FUNCTIONS["WidevineFunction"].environment["KEYRING_CACHE_SECONDS"] == "300"
+
+
+@pytest.fixture
+def black_hole() -> Iterator[str]:
+    """A loopback server that accepts connections and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for connection in held:
+        connection.close()
+    listener.close()
+
+
+def test_dynamodb_that_never_answers_is_503_within_bounds(
+    authenticator: str, store: CustomerStore, black_hole: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", black_hole)
+    runtime.reset()
+    started = time.monotonic()
+    response = invoke(rest_event("GET", WV_PATH, widevine(authenticator, errorFormat="json")))
+    elapsed = time.monotonic() - started
+    assert error_of(response) == (503, -2030, "application/json")
+    assert elapsed < 7, elapsed  # read timeout x attempts + back-off, inside the 10 s Lambda timeout
+    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB")
+    runtime.reset()
+    assert invoke(rest_event("GET", WV_PATH, widevine(authenticator)))["statusCode"] == 200
+    assert store.get_customer("acme").issued["test"] == 1

@@ -1,0 +1,67 @@
+"""No content key, kek, ek, authenticator secret or token in any log line, metric or error body."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drmtoken.store import CustomerStore
+from drmtoken_cli.demo import DEMO_CUSTOMER, DEMO_SECRET
+from tests.conftest import invoke
+from tests.requests import CONTENT_KEY, RFC3394_EK, RFC3394_KEK, RFC3394_KEY
+from tests.unit.test_error_codes import CASES, run
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+
+def secrets_in(text: str, secrets: set[str]) -> list[str]:
+    lowered = text.lower()
+    return [secret for secret in secrets if secret.lower() in lowered]
+
+
+def test_every_event_and_error_case_keeps_secrets_out_of_logs_metrics_and_bodies(
+    authenticator: str,
+    store: CustomerStore,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    store.create_customer(DEMO_CUSTOMER, widevine=True, fairplay=True, limits={})
+    store.add_authenticator(DEMO_CUSTOMER, "test", secret=DEMO_SECRET)
+    secrets = {CONTENT_KEY, RFC3394_KEK, RFC3394_EK, RFC3394_KEY, DEMO_SECRET, authenticator.split(",")[1], "ff" * 16}
+    bodies: list[str] = []
+    tokens: set[str] = set()
+
+    def record(response: dict[str, Any]) -> None:
+        if response["statusCode"] == 200:
+            tokens.add(response["body"].split("ExpressPlayToken=", 1)[1])
+        else:
+            bodies.append(response["body"])
+
+    for path in sorted(EVENTS.glob("*.json")):
+        record(invoke(json.loads(path.read_text())))
+    for name, case in sorted(CASES.items()):
+        if case.setup is None:  # account-state cases change the store; their codes are covered by the events above
+            for error_format in ("html", "json"):
+                record(run(case, error_format, authenticator, store, monkeypatch))
+    out = capsys.readouterr()
+    logged = out.out + out.err + "\n".join(r.getMessage() + json.dumps(r.__dict__, default=str) for r in caplog.records)
+
+    assert tokens and bodies and "TokensIssued" in logged and "TokensRejected" in logged  # something was captured
+    every_secret = secrets | tokens
+    assert secrets_in(logged, every_secret) == []
+    assert secrets_in("\n".join(bodies), every_secret) == []
+
+
+def test_reprs_hide_secrets(authenticator: str) -> None:
+    from drmtoken.keys import KeySource
+    from drmtoken.params import parse_authenticator
+
+    parsed = parse_authenticator(authenticator)
+    assert authenticator.split(",")[1] not in repr(parsed)
+    assert CONTENT_KEY not in repr(KeySource(content_key=bytes.fromhex(CONTENT_KEY)))
