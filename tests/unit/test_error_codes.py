@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ import pytest
 
 from drmtoken.errors import ERRORS
 from drmtoken.keys import wrap_content_key
-from drmtoken.store import CustomerStore
+from drmtoken.store import CustomerExists, CustomerStore
 from tests.apigw import Pairs, rest_event
 from tests.conftest import FP_PATH, WV_PATH, error_of, invoke
 from tests.requests import CONTENT_KEY, IV, REMOVE, RFC3394_EK, RFC3394_KEK, fairplay, widevine
@@ -57,7 +58,8 @@ def switched_off(variable: str) -> Callable[[CustomerStore, pytest.MonkeyPatch],
 
 
 def prod_only(store: CustomerStore, _: pytest.MonkeyPatch) -> None:
-    store.create_customer("prodco", widevine=True, fairplay=True, limits={})
+    with contextlib.suppress(CustomerExists):
+        store.create_customer("prodco", widevine=True, fairplay=True, limits={})
     store.add_authenticator("prodco", "prod", secret="a" * 32)
 
 
