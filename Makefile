@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 SAM := .tools/sam/bin/sam
+CHECKOV := .tools/checkov/bin/checkov
 DYNAMODB_LOCAL := tools/dynamodb-local/node_modules/amplify-dynamodb-simulator/emulator/DynamoDBLocal.jar
 export SAM_CLI_TELEMETRY := 0
 
@@ -20,6 +21,12 @@ $(DYNAMODB_LOCAL): tools/dynamodb-local/package.json tools/dynamodb-local/packag
 	npm ci --prefix tools/dynamodb-local --no-audit --no-fund --loglevel=error
 	touch $@
 
+# checkov and SAM each get a virtualenv of their own: their pins clash with the project's.
+$(CHECKOV):
+	$(PYTHON) -m venv .tools/checkov
+	.tools/checkov/bin/pip install --quiet --upgrade pip
+	.tools/checkov/bin/pip install --quiet 'checkov>=3.2,<4'
+
 $(SAM):
 	$(PYTHON) -m venv .tools/sam
 	.tools/sam/bin/pip install --quiet --upgrade pip
@@ -29,11 +36,11 @@ $(SAM):
 run: install
 	$(BIN)/drmtoken serve
 
-## test: unit tests (moto) and integration tests (DynamoDB Local), installing what they need
-test: install $(DYNAMODB_LOCAL)
+## test: unit (moto), property, checkov and integration tests (DynamoDB Local), installing what they need
+test: install $(DYNAMODB_LOCAL) $(CHECKOV)
 	$(BIN)/pytest
 
-unit: install
+unit: install $(CHECKOV)
 	$(BIN)/pytest tests/unit
 
 integration: install $(DYNAMODB_LOCAL)
