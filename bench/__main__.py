@@ -41,6 +41,13 @@ def main() -> int:
     cold = coldstart.measure(COLD_START_REPEATS)
     boto3_ms = cold["boto3"]["import_ms"]
     figures.append(figure("import boto3", boto3_ms, "ms"))
+    figures.append(
+        figure(
+            "widevine import + first request (boto3 loads lazily)",
+            cold["widevine import + first request"]["import_ms"],
+            "ms",
+        )
+    )
     for name in ("widevine handler", "fairplay handler"):
         figures.append(figure(f"{name} import", cold[name]["import_ms"], "ms"))
         figures.append(figure(f"{name} import / import boto3", cold[name]["import_ms"] / boto3_ms, "x", 1.5))

@@ -22,6 +22,27 @@ rss_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line
 print(elapsed, rss_kb)
 """
 
+# The same, then the first request (boto3 and the DynamoDB client load here, lazily), answered by a Stubber.
+_FIRST_REQUEST = """
+import json, os, sys, time
+sys.path[:0] = {paths!r}
+os.environ.update({env!r})
+started = time.perf_counter()
+import app
+from botocore.stub import Stubber
+from drmtoken import runtime
+client = runtime.get_runtime().store.client
+class Context:
+    function_name, memory_limit_in_mb, aws_request_id = "bench", 512, "r1"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
+with Stubber(client) as stubber:
+    stubber.add_response("update_item", {{}})
+    response = app.lambda_handler(json.loads({event!r}), Context())
+elapsed = time.perf_counter() - started
+assert response["statusCode"] == 200, response
+print(elapsed, 0)
+"""
+
 SUBJECTS = {
     "boto3": ([], "boto3"),
     "widevine handler": ([str(ROOT / "functions" / "widevine"), str(ROOT / "layers" / "drmtoken")], "app"),
@@ -29,12 +50,16 @@ SUBJECTS = {
 }
 
 
-def probe(paths: list[str], module: str) -> tuple[float, float]:
-    """(seconds to import, resident MB after import) in a new interpreter."""
-    code = _PROBE.format(paths=paths, module=module)
+def probe(paths: list[str], module: str, code: str | None = None) -> tuple[float, float]:
+    """(seconds, resident MB after import) in a new interpreter."""
+    code = code or _PROBE.format(paths=paths, module=module)
     env = {"POWERTOOLS_TRACE_DISABLED": "true", "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-S", "-c", _site(code)], capture_output=True, text=True, env=env, check=True)
-    seconds, rss_kb = out.stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", _site(code)], capture_output=True, text=True, env=env, check=False
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"cold start probe failed: {out.stderr[-2000:]}")
+    seconds, rss_kb = out.stdout.split()[-2:]
     return float(seconds), int(rss_kb) / 1024
 
 
@@ -46,8 +71,32 @@ def _site(code: str) -> str:
     return f"import sys; sys.path.extend({packages})\n{code}"
 
 
+def first_request_code() -> str:
+    """Probe code for import + first Widevine request, with the template's environment."""
+    from urllib.parse import urlencode
+
+    from bench.service import QUERIES
+    from drmtoken.token import Keyring
+    from drmtoken_cli.local import rest_event
+    from drmtoken_cli.template import Template
+
+    env = dict(Template().functions()["WidevineFunction"].environment)
+    env.update(
+        TOKEN_KEYRING=Keyring.generate_json("b1"),
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_DEFAULT_REGION="us-east-1",
+        POWERTOOLS_METRICS_NAMESPACE="DrmTokenService",
+    )
+    event = rest_event("GET", f"/hms/wv/token?{urlencode(QUERIES['wv'])}", [], b"")
+    paths, _ = SUBJECTS["widevine handler"]
+    return _FIRST_REQUEST.format(paths=paths, env=env, event=json.dumps(event))
+
+
 def measure(repeats: int) -> dict[str, dict[str, float]]:
     results = {}
+    first = [probe([], "", first_request_code())[0] for _ in range(repeats)]
+    results["widevine import + first request"] = {"import_ms": statistics.median(first) * 1000, "rss_mb": 0.0}
     for name, (paths, module) in SUBJECTS.items():
         runs = [probe(paths, module) for _ in range(repeats)]
         results[name] = {
