@@ -31,8 +31,8 @@ class Server:
     process: subprocess.Popen[str]
     stderr: list[str] = field(default_factory=list)
 
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
+    def stop(self, how: signal.Signals = signal.SIGTERM) -> int:
+        self.process.send_signal(how)
         return self.process.wait(timeout=20)
 
 
@@ -165,4 +165,5 @@ def test_embedded_engine_demo_and_the_readme_curl_line(tmp_path: Path) -> None:
             assert result.stdout.startswith("https://") and "ExpressPlayToken=" in result.stdout
         assert len(printed) == 2
     finally:
-        assert server.stop() == 0
+        assert server.stop(signal.SIGINT) == 0  # Ctrl-C
+    assert "".join(server.stderr).rstrip().endswith("stopped")
