@@ -71,6 +71,7 @@ CASES: dict[str, Case] = {
     # framing
     "too many parameters": Case(-1002, WV_PATH, lambda a: widevine(a) + [(f"x{i}", "1") for i in range(60)]),
     "value over 4 KiB": Case(-1002, WV_PATH, wv(contentId="a" * 4097)),
+    "value over 4 KiB in UTF-8": Case(-1002, WV_PATH, wv(contentId="\u00e9" * 2049)),
     "method not allowed": Case(-1001, WV_PATH, wv(), method="PUT"),
     "fp method not allowed": Case(-1001, FP_PATH, fp(), method="DELETE"),
     # authenticator

@@ -16,7 +16,7 @@ from .errors import ApiError
 
 MAX_PARAMETERS = 64
 MAX_BODY_BYTES = 16 * 1024
-MAX_VALUE_CHARS = 4 * 1024
+MAX_VALUE_BYTES = 4 * 1024  # UTF-8 bytes of one value
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 ALLOWED_METHODS = ("GET", "POST")
@@ -55,9 +55,14 @@ def read_request(event: dict[str, Any]) -> RawRequest:
                 params.setdefault(name, []).append(value)
 
     count = sum(len(values) for values in params.values())
-    if count > MAX_PARAMETERS or any(len(v) > MAX_VALUE_CHARS for vs in params.values() for v in vs):
+    if count > MAX_PARAMETERS or any(_too_long(v) for values in params.values() for v in values):
         too_large = True
     return RawRequest(method=method, params=params, too_large=too_large, request_id=request_id)
+
+
+def _too_long(value: str) -> bool:
+    # A character is at most 4 UTF-8 bytes: only values over 1 KiB characters need encoding.
+    return len(value) * 4 > MAX_VALUE_BYTES and len(value.encode("utf-8", errors="replace")) > MAX_VALUE_BYTES
 
 
 def check_bounds(request: RawRequest) -> None:
