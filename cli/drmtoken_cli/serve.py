@@ -202,7 +202,9 @@ def serve(args: argparse.Namespace) -> None:
         def stop(signum: int, frame: FrameType | None) -> None:
             raise KeyboardInterrupt
 
+        # Both, explicitly: a process started in the background inherits SIGINT ignored.
         signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
         try:
             gateway.serve_forever(poll_interval=0.2)
         except KeyboardInterrupt:
