@@ -14,7 +14,8 @@ from urllib.parse import urlencode
 
 from bench.service import AUTH, QUERIES, percentile
 from drmtoken.token import Keyring
-from tests.dynamodb_local import dynamodb_local, free_port
+from drmtoken_cli.local import free_port
+from tests.dynamodb_local import dynamodb_local
 
 DRMTOKEN = Path(sys.executable).parent / "drmtoken"
 _TIMING = re.compile(r"dynamodb;dur=([\d.]+), total;dur=([\d.]+)")

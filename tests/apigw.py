@@ -1,11 +1,12 @@
-"""Build API Gateway REST (v1) proxy events the way the deployed API sends them."""
+"""API Gateway REST (v1) proxy events for tests, built by the same code as `drmtoken serve` builds them."""
 
 from __future__ import annotations
 
 import base64
-import uuid
 from typing import Any
 from urllib.parse import urlencode
+
+from drmtoken_cli.local import rest_event as event_from_http
 
 Pairs = list[tuple[str, str]]
 
@@ -21,37 +22,15 @@ def rest_event(
     base64_body: bool = False,
     headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A REST proxy event; ``form`` becomes an urlencoded body, repeated names are kept."""
-    multi: dict[str, list[str]] = {}
-    for name, value in query or []:
-        multi.setdefault(name, []).append(value)
+    """The event for ``method path?query``; ``form`` becomes an urlencoded body. Repeated names are kept."""
+    target = f"{path}?{urlencode(query)}" if query else path
     all_headers = {"Host": "wv-gen.example.com", "User-Agent": "tests", **(headers or {})}
     if form is not None:
         body = urlencode(form)
         content_type = content_type or "application/x-www-form-urlencoded"
     if content_type:
         all_headers["Content-Type"] = content_type
-    if body is not None and base64_body:
-        body = base64.b64encode(body.encode("utf-8")).decode("ascii")
-    request_id = str(uuid.uuid4())
-    return {
-        "resource": path,
-        "path": path,
-        "httpMethod": method,
-        "headers": all_headers,
-        "multiValueHeaders": {k: [v] for k, v in all_headers.items()},
-        "queryStringParameters": {k: v[-1] for k, v in multi.items()} or None,
-        "multiValueQueryStringParameters": multi or None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": path,
-            "httpMethod": method,
-            "path": f"/v1{path}",
-            "stage": "v1",
-            "requestId": request_id,
-            "identity": {"sourceIp": "127.0.0.1", "userAgent": "tests"},
-        },
-        "body": body,
-        "isBase64Encoded": base64_body,
-    }
+    event = event_from_http(method, target, list(all_headers.items()), (body or "").encode("utf-8"))
+    if body is not None and base64_body:  # as API Gateway sends bodies of binary media types
+        event.update(body=base64.b64encode(body.encode("utf-8")).decode("ascii"), isBase64Encoded=True)
+    return event

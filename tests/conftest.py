@@ -10,6 +10,7 @@ import pytest
 
 from drmtoken import runtime
 from drmtoken.token import Keyring
+from drmtoken_cli.local import LocalContext
 from drmtoken_cli.template import Template
 
 TEMPLATE = Template()
@@ -19,15 +20,6 @@ WV_PATH = "/hms/wv/token"
 FP_PATH = "/hms/fp/token"
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-
-
-class LambdaContext:
-    """The attributes of a Lambda context that powertools reads."""
-
-    function_name = "drm-token-local"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:drm-token-local"
-    aws_request_id = "00000000-0000-0000-0000-000000000000"
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +61,7 @@ def invoke(event: dict[str, Any]) -> dict[str, Any]:
     """Run an event through the handler that template.yaml routes its path to."""
     spec = ROUTE_FUNCTION[event["path"]]
     handler: Handler = spec.load_handler()
-    return handler(event, LambdaContext())
+    return handler(event, LocalContext(spec.logical_id))
 
 
 def error_of(response: dict[str, Any]) -> tuple[int, int, str]:

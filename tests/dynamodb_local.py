@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
+
+from drmtoken_cli.local import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_DIR = ROOT / "tools" / "dynamodb-local"
@@ -24,12 +25,6 @@ EMULATOR = PACKAGE_DIR / "node_modules" / "amplify-dynamodb-simulator" / "emulat
 
 class DynamoDBLocalUnavailable(RuntimeError):
     pass
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def install() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import socket
 import threading
 import uuid
 from collections.abc import Mapping
@@ -14,6 +15,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .keyring import ensure_local_keyring
 from .template import FunctionSpec, Template
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback interface right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 class LocalContext:

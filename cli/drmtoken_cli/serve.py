@@ -18,17 +18,11 @@ from typing import Any
 
 from .demo import DEMO_AUTHENTICATOR, DEMO_CUSTOMER, DEMO_SECRET
 from .keyring import LOCAL_KEYRING_FILE
-from .local import FunctionHost, prepare_environment, rest_event
+from .local import FunctionHost, free_port, prepare_environment, rest_event
 from .template import Template
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit
 _ERROR_CODE = re.compile(r'"errorCode": (-?\d+)|<h1>Error (-?\d+)</h1>')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class DynamoTimer:

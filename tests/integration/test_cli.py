@@ -11,9 +11,9 @@ import pytest
 
 from drmtoken.token import Keyring, open_token
 from drmtoken_cli.demo import DEMO_AUTHENTICATOR, DEMO_CUSTOMER, DEMO_SECRET
+from drmtoken_cli.local import free_port
 from tests.apigw import rest_event
 from tests.conftest import FP_PATH, WV_PATH, error_of, invoke
-from tests.dynamodb_local import free_port
 from tests.integration.conftest import drmtoken
 from tests.requests import REMOVE, RFC3394_EK, RFC3394_KEK, RFC3394_KEY, fairplay, widevine
 

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.dynamodb_local import free_port
+from drmtoken_cli.local import free_port
 from tests.integration.conftest import DRMTOKEN, drmtoken, subprocess_env
 from tests.requests import CONTENT_KEY, REMOVE, fairplay, widevine
 

@@ -13,9 +13,9 @@ from drmtoken.errors import ApiError
 from drmtoken.params import Drm
 from drmtoken.service import RequestContext, issue_token
 from drmtoken.store import CustomerStore
+from drmtoken_cli.local import free_port
 from tests.apigw import rest_event
 from tests.conftest import WV_PATH, error_of, invoke
-from tests.dynamodb_local import free_port
 from tests.integration.conftest import drmtoken
 from tests.requests import widevine
 

@@ -12,9 +12,9 @@ from botocore.exceptions import ClientError
 from drmtoken import runtime
 from drmtoken.store import CustomerStore
 from drmtoken.token import Keyring, open_token
+from drmtoken_cli.local import free_port
 from tests.apigw import rest_event
 from tests.conftest import FP_PATH, WV_PATH, error_of, invoke
-from tests.dynamodb_local import free_port
 from tests.requests import fairplay, widevine
 
 
