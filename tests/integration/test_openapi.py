@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -34,7 +35,7 @@ def api(dynamodb_local: str) -> Iterator[Server]:
     derandomize=True,
     suppress_health_check=list(HealthCheck),
 )
-def test_api_matches_openapi(case: schemathesis.Case, api: Server) -> None:
+def test_api_matches_openapi(case: schemathesis.Case[Any], api: Server) -> None:
     # Schema-valid data can still be refused: the key-source rule spans several parameters,
     # and a valid RFC 3339 time can lie in the past. Every refusal is checked against the
     # documented statuses, content types and bodies instead.

@@ -49,7 +49,7 @@ def test_unknown_customer_and_wrong_secret_are_indistinguishable(
 
 
 def test_client_timeouts_and_retries_fit_inside_the_lambda_timeout() -> None:
-    config = aws.CLIENT_CONFIG
+    config: Any = aws.CLIENT_CONFIG  # botocore's stubs do not declare Config's attributes
     assert config.connect_timeout <= 2 and config.read_timeout <= 3
     assert config.retries == {"mode": "standard", "total_max_attempts": 3}
     worst_case = (config.connect_timeout + config.read_timeout) * config.retries["total_max_attempts"]

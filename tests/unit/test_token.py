@@ -5,13 +5,20 @@ from __future__ import annotations
 import base64
 import json
 import time
+from typing import Any
 
 import pytest
 
 from drmtoken.errors import TokenOpenError
 from drmtoken.token import Keyring, open_token, seal_token
 
-CLAIMS = {"tokenId": "t", "drm": "wv", "expiresAt": int(time.time()) + 600, "contentKey": "00" * 16, "kid": "ab" * 16}
+CLAIMS: dict[str, Any] = {
+    "tokenId": "t",
+    "drm": "wv",
+    "expiresAt": int(time.time()) + 600,
+    "contentKey": "00" * 16,
+    "kid": "ab" * 16,
+}
 
 
 def reason(keyring: Keyring, token: str, drm: str | None = "wv", now: float | None = None) -> str:
