@@ -165,9 +165,10 @@ class Template:
         return functions
 
     def gateway_response(self, response_type: str) -> tuple[int, dict[str, str]]:
-        """Status and content-type -> body template of a gateway response."""
+        """Status and content-type -> body template of a gateway response of the REST API."""
         for resource in self.resources.values():
-            props = resource.get("Properties", {})
-            if resource["Type"] == "AWS::ApiGateway::GatewayResponse" and props["ResponseType"] == response_type:
-                return int(props["StatusCode"]), dict(props.get("ResponseTemplates", {}))
+            if resource["Type"] == "AWS::Serverless::Api":
+                response = resource["Properties"].get("GatewayResponses", {}).get(response_type)
+                if response:
+                    return int(response["StatusCode"]), dict(response.get("ResponseTemplates", {}))
         raise KeyError(response_type)
