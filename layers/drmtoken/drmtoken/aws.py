@@ -2,7 +2,7 @@
 
 A token request must fail fast (503) rather than hang until the Lambda timeout:
 1 s to connect, 1 s to read (DynamoDB answers in milliseconds), 3 attempts in
-total with standard back-off: at most ~6.5 s, inside the 10 s function timeout.
+total with standard back-off (at most 1 s, then 2 s): at most ~6 s, inside the 10 s function timeout.
 Endpoints follow boto3's configuration; AWS_ENDPOINT_URL_<SERVICE> spelled with the
 service name as one word (AWS_ENDPOINT_URL_SECRETSMANAGER) is honoured too, since
 botocore itself only reads AWS_ENDPOINT_URL_SECRETS_MANAGER for that service.
