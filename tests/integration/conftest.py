@@ -44,6 +44,15 @@ def local_env(
 
 
 @pytest.fixture
+def env(local_env: dict[str, str]) -> dict[str, str]:
+    """What a `drmtoken` child process needs: the local engine and the keyring the functions use."""
+    return {
+        "AWS_ENDPOINT_URL_DYNAMODB": local_env["AWS_ENDPOINT_URL_DYNAMODB"],
+        "TOKEN_KEYRING": local_env["TOKEN_KEYRING"],
+    }
+
+
+@pytest.fixture
 def local_store(local_env: dict[str, str]) -> CustomerStore:
     return CustomerStore(aws.client("dynamodb"), local_env["CUSTOMERS_TABLE"], local_env["CONTENT_KEYS_TABLE"])
 

@@ -22,15 +22,6 @@ pytestmark = pytest.mark.integration
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 
-@pytest.fixture
-def env(local_env: dict[str, str]) -> dict[str, str]:
-    """What the command needs: the local engine and the keyring the functions use."""
-    return {
-        "AWS_ENDPOINT_URL_DYNAMODB": local_env["AWS_ENDPOINT_URL_DYNAMODB"],
-        "TOKEN_KEYRING": local_env["TOKEN_KEYRING"],
-    }
-
-
 def show(customer: str, env: dict[str, str]) -> dict[str, Any]:
     shown: dict[str, Any] = json.loads(drmtoken("customers", "show", customer, env=env).stdout)
     return shown

@@ -74,14 +74,6 @@ def http(
 
 
 @pytest.fixture
-def env(local_env: dict[str, str]) -> dict[str, str]:
-    return {
-        "AWS_ENDPOINT_URL_DYNAMODB": local_env["AWS_ENDPOINT_URL_DYNAMODB"],
-        "TOKEN_KEYRING": local_env["TOKEN_KEYRING"],
-    }
-
-
-@pytest.fixture
 def server(env: dict[str, str]) -> Iterator[Server]:
     server = start_server(env, "--no-demo")
     yield server
