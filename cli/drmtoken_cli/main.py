@@ -242,6 +242,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="drmtoken",
         description="Operate the DRM token service: customers, authenticators, allowances, keys, tokens; "
         "run it locally with `serve`.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="""examples:
+  drmtoken customers create acme --token-limit test=1000
+  drmtoken authenticators add acme --environment test      # prints acme,<secret> once
+  drmtoken customers set-limit acme --environment prod 50000
+  drmtoken --table prod-customers customers list --json
+  drmtoken tokens inspect 'https://wv.example.com/hms/wv/rights/?ExpressPlayToken=...'
+
+AWS_PROFILE and AWS_REGION choose the account; AWS_ENDPOINT_URL_DYNAMODB points at a local engine.""",
     )
     parser.add_argument(
         "--table",
