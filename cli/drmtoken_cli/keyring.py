@@ -62,7 +62,7 @@ def rotate_secret(secret_id: str, key_id: str | None, keep: int) -> tuple[str, l
         key_id = f"k{max(numbers, default=0) + 1}"
     if key_id in keys:
         raise KeyringUnavailable(f"key id {key_id} is already in the keyring")
-    keys[key_id] = json.loads(Keyring.generate_json(key_id))["keys"][key_id]
+    keys[key_id] = Keyring.new_key_material()
     ordered = list(keys)
     removed = ordered[: max(0, len(ordered) - max(keep, 1))]
     new_document = {"active": key_id, "keys": {k: keys[k] for k in ordered if k not in removed}}

@@ -172,7 +172,7 @@ def cmd_tables_create(args: argparse.Namespace) -> None:
 
 
 def cmd_tokens_inspect(args: argparse.Namespace) -> None:
-    from drmtoken.token import open_token
+    from drmtoken.token import open_token, read_header
 
     from .keyring import load_keyring
 
@@ -186,17 +186,10 @@ def cmd_tokens_inspect(args: argparse.Namespace) -> None:
         claims["contentKey"] = "(hidden: use --show-key)"
     document = {
         "expired": claims["expiresAt"] <= time.time(),
-        "keyId": token_key_id(token),
+        "keyId": read_header(token).key_id,
         "claims": claims,
     }
     print(json.dumps(document, indent=2, sort_keys=True))
-
-
-def token_key_id(token: str) -> str:
-    import base64
-
-    raw = base64.urlsafe_b64decode(token[:24] + "=" * (-len(token[:24]) % 4))
-    return raw[2 : 2 + raw[1]].decode("ascii", errors="replace")
 
 
 def cmd_keyring_generate(args: argparse.Namespace) -> None:

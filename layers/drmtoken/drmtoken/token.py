@@ -16,7 +16,7 @@ import json
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -62,10 +62,14 @@ class Keyring:
         return cls(active=active, keys=keys)
 
     @staticmethod
+    def new_key_material() -> str:
+        """A fresh random token key, as the keyring JSON holds it (base64 of 32 bytes)."""
+        return base64.b64encode(os.urandom(TOKEN_KEY_BYTES)).decode("ascii")
+
+    @staticmethod
     def generate_json(key_id: str = "k1") -> str:
         """A fresh one-key keyring, for local use and first deployment."""
-        material = base64.b64encode(os.urandom(TOKEN_KEY_BYTES)).decode("ascii")
-        return json.dumps({"active": key_id, "keys": {key_id: material}})
+        return json.dumps({"active": key_id, "keys": {key_id: Keyring.new_key_material()}})
 
     def __repr__(self) -> str:
         return f"Keyring(active={self.active!r}, key_ids={sorted(self.keys)!r})"
@@ -84,12 +88,18 @@ def seal_token(keyring: Keyring, drm: str, claims: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(header + nonce + sealed).rstrip(b"=").decode("ascii")
 
 
-def open_token(keyring: Keyring, token: str, drm: str | None = None, now: float | None = None) -> dict[str, Any]:
-    """Claims of a token; raises TokenOpenError with a distinct reason for each failure.
+@dataclass(frozen=True)
+class TokenHeader:
+    """The clear part of a token: what it claims to be, before anything is verified."""
 
-    ``drm`` set: the token must have been sealed for that route. ``now`` set (or
-    defaulted): an expired token fails; pass ``now=float('-inf')`` to skip expiry.
-    """
+    key_id: str
+    drm: str
+    length: int  # bytes of header, the AAD
+    raw: bytes = field(repr=False)  # the whole decoded token
+
+
+def read_header(token: str) -> TokenHeader:
+    """Decode a token and parse its header; raises TokenOpenError(MALFORMED) when it has none."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     except (binascii.Error, ValueError) as error:
@@ -97,19 +107,30 @@ def open_token(keyring: Keyring, token: str, drm: str | None = None, now: float 
     if len(raw) < 2 or raw[0] != FORMAT_VERSION:
         raise TokenOpenError(TokenOpenError.MALFORMED, "unknown format version")
     end_of_id = 2 + raw[1]
-    header = raw[: end_of_id + 2]
     if len(raw) < end_of_id + 2 + NONCE_BYTES + 16:
         raise TokenOpenError(TokenOpenError.MALFORMED, "too short")
-    key_id = raw[2:end_of_id].decode("ascii", errors="replace")
     token_drm = raw[end_of_id : end_of_id + 2].decode("ascii", errors="replace")
     if token_drm not in _DRMS:
         raise TokenOpenError(TokenOpenError.MALFORMED, "unknown DRM")
+    key_id = raw[2:end_of_id].decode("ascii", errors="replace")
+    return TokenHeader(key_id=key_id, drm=token_drm, length=end_of_id + 2, raw=raw)
+
+
+def open_token(keyring: Keyring, token: str, drm: str | None = None, now: float | None = None) -> dict[str, Any]:
+    """Claims of a token; raises TokenOpenError with a distinct reason for each failure.
+
+    ``drm`` set: the token must have been sealed for that route. ``now`` set (or
+    defaulted): an expired token fails; pass ``now=float('-inf')`` to skip expiry.
+    """
+    header = read_header(token)
+    key_id, token_drm, raw = header.key_id, header.drm, header.raw
     cipher = keyring.keys.get(key_id)
     if cipher is None:
         raise TokenOpenError(TokenOpenError.UNKNOWN_KEY, "sealed with a key that is not in the keyring")
-    nonce = raw[len(header) : len(header) + NONCE_BYTES]
+    aad = raw[: header.length]
+    nonce = raw[header.length : header.length + NONCE_BYTES]
     try:
-        plaintext = cipher.decrypt(nonce, raw[len(header) + NONCE_BYTES :], header)
+        plaintext = cipher.decrypt(nonce, raw[header.length + NONCE_BYTES :], aad)
     except InvalidTag as error:
         raise TokenOpenError(TokenOpenError.TAMPERED, "authentication tag does not match") from error
     claims: dict[str, Any] = json.loads(plaintext)
