@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.keywrap import aes_key_unwrap
 
 from drmtoken import runtime
 from drmtoken.token import Keyring
+from drmtoken_cli import local
 from drmtoken_cli.local import LocalContext, rest_event
 from drmtoken_cli.template import Template
 
@@ -67,10 +68,9 @@ def quiet_stdout() -> Iterator[None]:
 
 
 def prepare_environment(template: Template) -> None:
-    for name, value in template.functions()["WidevineFunction"].environment.items():
-        os.environ[name] = value
+    """The functions' environment as `serve` sets it, with a fresh keyring and no real AWS."""
     os.environ["TOKEN_KEYRING"] = Keyring.generate_json("b1")
-    os.environ.pop("TOKEN_KEYRING_SECRET", None)
+    local.prepare_environment(template.functions(), "test")
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
     for name in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
         os.environ.pop(name, None)

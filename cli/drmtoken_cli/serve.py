@@ -143,12 +143,10 @@ def start_storage() -> Any:
 
 
 def ensure_demo_customer(environment: str) -> None:
-    from drmtoken.aws import client
-    from drmtoken.settings import Settings
-    from drmtoken.store import CustomerExists, CustomerStore
+    from drmtoken.runtime import get_runtime
+    from drmtoken.store import CustomerExists
 
-    settings = Settings.from_env()
-    store = CustomerStore(client("dynamodb"), settings.customers_table, settings.content_keys_table)
+    store = get_runtime().store  # the same store the functions will use
     with contextlib.suppress(CustomerExists):  # a restart against a kept engine finds it there
         store.create_customer(DEMO_CUSTOMER, widevine=True, fairplay=True, limits={})
     store.add_authenticator(DEMO_CUSTOMER, environment, secret=DEMO_SECRET)
