@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import ERRORS, UNAVAILABLE_MESSAGE, ApiError, DependencyError
-from .observability import lambda_entry, logger, record_outcome
+from .observability import lambda_entry, logger, record_request
 from .params import Drm, parse_error_format
 from .request import ALLOWED_METHODS, check_bounds, read_request
 from .runtime import get_runtime
@@ -18,8 +18,9 @@ from .service import RequestContext, issue_token
 NO_STORE = "no-store"
 
 
-def handle_token_request(drm: Drm, event: dict[str, Any]) -> dict[str, Any]:
+def handle_token_request(drm: Drm, event: dict[str, Any], lambda_request_id: str = "") -> dict[str, Any]:
     request = read_request(event)
+    ids = {"requestId": request.request_id, "lambdaRequestId": lambda_request_id}
     error_format = "html"
     context = RequestContext()
     try:
@@ -29,34 +30,26 @@ def handle_token_request(drm: Drm, event: dict[str, Any]) -> dict[str, Any]:
         check_bounds(request)
         issued = issue_token(drm, request.params, get_runtime(), time.time(), context)
     except ApiError as error:
-        _log_refusal(drm, context, error.code, error.status)
+        record_request(drm.value, error.code, error.status, {**ids, **context.loggable()})
         extra = {"Allow": ", ".join(ALLOWED_METHODS)} if error.code == -1001 else {}
         return error_response(error.code, error.status, error.message, error_format, request.request_id, extra)
     except DependencyError as error:
-        logger.warning(
-            "dependency failed", extra={"drm": drm.value, "code": -2030, "status": 503, "reason": str(error)}
-        )
-        record_outcome(drm.value, -2030)
+        facts = {**ids, **context.loggable()}
+        logger.warning("dependency failed", extra={**facts, "drm": drm.value, "reason": str(error)})
+        record_request(drm.value, -2030, 503, facts)
         return error_response(-2030, 503, UNAVAILABLE_MESSAGE, error_format, request.request_id)
     except Exception:
-        logger.exception("unexpected failure", extra={"drm": drm.value, "code": -2030, "status": 500})
-        record_outcome(drm.value, -2030)
+        facts = {**ids, **context.loggable()}
+        logger.exception("unexpected failure", extra={**facts, "drm": drm.value})
+        record_request(drm.value, -2030, 500, facts)
         return error_response(-2030, 500, ERRORS[-2030][1], error_format, request.request_id)
 
-    logger.info("token issued", extra={**issued.loggable(), "code": 0, "status": 200})
-    record_outcome(drm.value, None)
+    record_request(drm.value, 0, 200, {**ids, **issued.loggable()})
     return {
         "statusCode": 200,
         "headers": {"Content-Type": "text/uri-list", "Cache-Control": NO_STORE},
         "body": issued.url,
     }
-
-
-def _log_refusal(drm: Drm, context: RequestContext, code: int, status: int) -> None:
-    fields = {"drm": drm.value, "code": code, "status": status}
-    fields.update({k: v for k, v in vars(context).items() if v is not None})
-    logger.info("token refused", extra=fields)
-    record_outcome(drm.value, code)
 
 
 def error_response(
@@ -87,9 +80,9 @@ def render_html_error(code: int, message: str, request_id: str) -> str:
 
 
 def lambda_handler_for(drm: Drm) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """The Lambda entry point of one route, with logging, metrics and tracing around it."""
+    """The Lambda entry point of one route (metrics and logging happen inside, tracing around it)."""
 
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return handle_token_request(drm, event)
+        return handle_token_request(drm, event, str(getattr(context, "aws_request_id", "")))
 
     return lambda_entry(lambda_handler)

@@ -246,7 +246,8 @@ def parse_parameters(raw: RawParams, drm: Drm) -> dict[str, Any]:
     """
     parsed: dict[str, Any] = {}
     for param in ROUTE_PARAMETERS[drm]:
-        values = [v for v in raw.get(param.name, []) if v != ""]
+        given = raw.get(param.name)
+        values = [v for v in given if v != ""] if given else []
         if not values:
             if param.missing is not None:
                 raise ApiError(param.missing)

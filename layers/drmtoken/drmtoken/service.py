@@ -17,7 +17,7 @@ from .token import seal_token
 _NOT_CLAIMS = {"customerAuthenticator", "contentKey", "kek", "ek", "expirationTime", "wvExtension", "fpExtension"}
 EXTENSION_PARAMETER = {Drm.WIDEVINE: "wvExtension", Drm.FAIRPLAY: "fpExtension"}
 # Claims safe to log: identifiers and the caller's own cookie, never key material.
-LOGGABLE_CLAIMS = ("tokenId", "drm", "customerId", "environment", "kid", "cookie", "contentId", "expiresAt")
+LOGGABLE_CLAIMS = ("tokenId", "customerId", "environment", "kid", "cookie", "contentId", "expiresAt")
 
 
 @dataclass
@@ -36,6 +36,10 @@ class RequestContext:
     customer_id: str | None = None
     kid: str | None = None
     cookie: str | None = None
+
+    def loggable(self) -> dict[str, Any]:
+        known = {"customerId": self.customer_id, "kid": self.kid, "cookie": self.cookie}
+        return {name: value for name, value in known.items() if value is not None}
 
 
 def issue_token(drm: Drm, raw: RawParams, runtime: Runtime, now: float, context: RequestContext) -> IssuedToken:
