@@ -54,9 +54,9 @@ def issue_token(drm: Drm, raw: RawParams, runtime: Runtime, now: float, context:
     expires_at = values.get("expirationTime", DEFAULT_EXPIRATION).resolve(now)
 
     settings = runtime.settings
+    route = settings.route(drm)
     keyring = runtime.keyring.get()  # before charging: a keyring failure must not cost a token
-    enabled = settings.widevine_enabled if drm is Drm.WIDEVINE else settings.fairplay_enabled
-    runtime.store.charge_token(authenticator, settings.environment, drm, enabled)
+    runtime.store.charge_token(authenticator, settings.environment, drm, route.enabled)
 
     content_key = key_source.content_key
     if content_key is None:
@@ -64,8 +64,7 @@ def issue_token(drm: Drm, raw: RawParams, runtime: Runtime, now: float, context:
 
     claims = build_claims(drm, values, authenticator.customer_id, settings.environment, now, expires_at, content_key)
     token = seal_token(keyring, drm.value, claims)
-    base = settings.widevine_license_url if drm is Drm.WIDEVINE else settings.fairplay_license_url
-    return IssuedToken(url=f"{base}?ExpressPlayToken={token}", claims=claims)
+    return IssuedToken(url=f"{route.license_url}?ExpressPlayToken={token}", claims=claims)
 
 
 def _stored_content_key(runtime: Runtime, customer_id: str, kid: str, kek: bytes | None) -> bytes:

@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .params import Drm
+
 ENVIRONMENTS = ("test", "prod")
 DEFAULT_CUSTOMERS_TABLE = "drm-token-customers"
 DEFAULT_CONTENT_KEYS_TABLE = "drm-token-content-keys"
@@ -16,14 +18,20 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class RouteSettings:
+    """What a deployment sets per DRM."""
+
+    license_url: str  # the base that the token is appended to
+    enabled: bool  # off: requests are answered with the DRM's "not available" code, nothing counted
+
+
+@dataclass(frozen=True)
 class Settings:
     environment: str
     customers_table: str
     content_keys_table: str
-    widevine_license_url: str
-    fairplay_license_url: str
-    widevine_enabled: bool
-    fairplay_enabled: bool
+    widevine: RouteSettings
+    fairplay: RouteSettings
     keyring_json: str | None  # inline keyring, for local runs and tests
     keyring_secret: str | None  # Secrets Manager secret id or ARN, in AWS
     keyring_cache_seconds: int
@@ -41,14 +49,21 @@ class Settings:
             environment=environment,
             customers_table=env.get("CUSTOMERS_TABLE", DEFAULT_CUSTOMERS_TABLE),
             content_keys_table=env.get("CONTENT_KEYS_TABLE", DEFAULT_CONTENT_KEYS_TABLE),
-            widevine_license_url=env.get("WIDEVINE_LICENSE_URL", "https://wv.example.com/hms/wv/rights/"),
-            fairplay_license_url=env.get("FAIRPLAY_LICENSE_URL", "https://fp.example.com/hms/fp/rights/"),
-            widevine_enabled=_flag(env, "WIDEVINE_ENABLED"),
-            fairplay_enabled=_flag(env, "FAIRPLAY_ENABLED"),
+            widevine=RouteSettings(
+                license_url=env.get("WIDEVINE_LICENSE_URL", "https://wv.example.com/hms/wv/rights/"),
+                enabled=_flag(env, "WIDEVINE_ENABLED"),
+            ),
+            fairplay=RouteSettings(
+                license_url=env.get("FAIRPLAY_LICENSE_URL", "https://fp.example.com/hms/fp/rights/"),
+                enabled=_flag(env, "FAIRPLAY_ENABLED"),
+            ),
             keyring_json=keyring_json,
             keyring_secret=keyring_secret,
             keyring_cache_seconds=int(env.get("KEYRING_CACHE_SECONDS", "300")),
         )
+
+    def route(self, drm: Drm) -> RouteSettings:
+        return self.widevine if drm is Drm.WIDEVINE else self.fairplay
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
