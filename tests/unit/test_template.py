@@ -119,3 +119,36 @@ def test_deployment_is_locked_down() -> None:
         assert RESOURCES[domain]["Properties"]["SecurityPolicy"] == "TLS_1_2"
     assert RESOURCES["TokenKeyringSecret"]["Properties"]["KmsKeyId"] == {"Ref": "TokenKeyringKey"}
     assert RESOURCES["TokenKeyringKey"]["Properties"]["EnableKeyRotation"] is True
+
+
+def alarm_metrics(name: str) -> tuple[str, list[dict[str, Any]]]:
+    """(expression, metric stats) of an alarm; every stat must feed the expression."""
+    metrics = RESOURCES[name]["Properties"]["Metrics"]
+    (expression,) = [m["Expression"] for m in metrics if m.get("ReturnData")]
+    stats = [m for m in metrics if "MetricStat" in m]
+    assert all(not m["ReturnData"] and f"FILL({m['Id']}, 0)" in expression for m in stats)
+    return expression, [m["MetricStat"] for m in stats]
+
+
+def test_unavailable_alarm_watches_the_line_the_functions_write() -> None:
+    from drmtoken.observability import request_record
+
+    variables = TEMPLATE.document["Globals"]["Function"]["Environment"]["Variables"]
+    _, stats = alarm_metrics("TokensUnavailableAlarm")
+    watched = set()
+    for stat in stats:
+        dimensions = {d["Name"]: d["Value"] for d in stat["Metric"]["Dimensions"]}
+        record = request_record(dimensions["drm"], -2030, 503, {}, 0)
+        directive = record["_aws"]["CloudWatchMetrics"][0]
+        assert stat["Metric"]["Namespace"] == directive["Namespace"] == variables["POWERTOOLS_METRICS_NAMESPACE"]
+        assert stat["Metric"]["MetricName"] == directive["Metrics"][0]["Name"]
+        assert dimensions == {name: record[name] for name in directive["Dimensions"][0]}
+        assert dimensions["service"] == variables["POWERTOOLS_SERVICE_NAME"]
+        watched.add(dimensions["drm"])
+    assert watched == {"wv", "fp"}
+
+
+def test_failing_functions_alarm_watches_errors_and_throttles_of_both() -> None:
+    _, stats = alarm_metrics("TokenFunctionsFailingAlarm")
+    watched = {(s["Metric"]["MetricName"], s["Metric"]["Dimensions"][0]["Value"]["Ref"]) for s in stats}
+    assert watched == {(m, f) for m in ("Errors", "Throttles") for f in ("WidevineFunction", "FairPlayFunction")}
