@@ -20,9 +20,8 @@ NO_STORE = "no-store"
 
 def handle_token_request(drm: Drm, event: dict[str, Any], lambda_request_id: str = "") -> dict[str, Any]:
     request = read_request(event)
-    ids = {"requestId": request.request_id, "lambdaRequestId": lambda_request_id}
     error_format = "html"
-    context = RequestContext()
+    context = RequestContext(request_id=request.request_id, lambda_request_id=lambda_request_id)
     try:
         error_format = parse_error_format(request.params)
         if request.method not in ALLOWED_METHODS:
@@ -30,21 +29,21 @@ def handle_token_request(drm: Drm, event: dict[str, Any], lambda_request_id: str
         check_bounds(request)
         issued = issue_token(drm, request.params, get_runtime(), time.time(), context)
     except ApiError as error:
-        record_request(drm.value, error.code, error.status, {**ids, **context.loggable()})
+        record_request(drm.value, error.code, error.status, context.loggable())
         extra = {"Allow": ", ".join(ALLOWED_METHODS)} if error.code == -1001 else {}
         return error_response(error.code, error.status, error.message, error_format, request.request_id, extra)
     except DependencyError as error:
-        facts = {**ids, **context.loggable()}
+        facts = context.loggable()
         logger.warning("dependency failed", extra={**facts, "drm": drm.value, "reason": str(error)})
         record_request(drm.value, -2030, 503, facts)
         return error_response(-2030, 503, UNAVAILABLE_MESSAGE, error_format, request.request_id)
     except Exception:
-        facts = {**ids, **context.loggable()}
+        facts = context.loggable()
         logger.exception("unexpected failure", extra={**facts, "drm": drm.value})
         record_request(drm.value, -2030, 500, facts)
         return error_response(-2030, 500, ERRORS[-2030][1], error_format, request.request_id)
 
-    record_request(drm.value, 0, 200, {**ids, **issued.loggable()})
+    record_request(drm.value, 0, 200, {**context.loggable(), **issued.loggable()})
     return {
         "statusCode": 200,
         "headers": {"Content-Type": "text/uri-list", "Cache-Control": NO_STORE},

@@ -31,15 +31,18 @@ class IssuedToken:
 
 @dataclass
 class RequestContext:
-    """What is known about the caller so far, for the request's log line."""
+    """What is known about the request so far, for its log line."""
 
+    request_id: str = ""  # API Gateway's
+    lambda_request_id: str = ""
     customer_id: str | None = None
     kid: str | None = None
     cookie: str | None = None
 
     def loggable(self) -> dict[str, Any]:
         known = {"customerId": self.customer_id, "kid": self.kid, "cookie": self.cookie}
-        return {name: value for name, value in known.items() if value is not None}
+        ids = {"requestId": self.request_id, "lambdaRequestId": self.lambda_request_id}
+        return {**ids, **{name: value for name, value in known.items() if value is not None}}
 
 
 def issue_token(drm: Drm, raw: RawParams, runtime: Runtime, now: float, context: RequestContext) -> IssuedToken:
