@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,17 +57,20 @@ def dynamodb_local() -> Iterator[str]:
         "-port",
         str(port),
     ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_ready(endpoint, process)
-        yield endpoint
-    finally:
-        process.terminate()
+    # Its own working directory: DynamoDB Local writes dynamodb-local-metadata.json (an
+    # installation id) there even with telemetry off, and must not write into the checkout.
+    with tempfile.TemporaryDirectory(prefix="dynamodb-local-") as workdir:
+        process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        endpoint = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            _wait_until_ready(endpoint, process)
+            yield endpoint
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def _wait_until_ready(endpoint: str, process: subprocess.Popen[bytes]) -> None:
