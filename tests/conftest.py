@@ -57,11 +57,14 @@ def service_env(monkeypatch: pytest.MonkeyPatch, keyring_json: str) -> dict[str,
     return env
 
 
-def invoke(event: dict[str, Any]) -> dict[str, Any]:
+def invoke(event: dict[str, Any], lambda_request_id: str | None = None) -> dict[str, Any]:
     """Run an event through the handler that template.yaml routes its path to."""
     spec = ROUTE_FUNCTION[event["path"]]
     handler: Handler = spec.load_handler()
-    return handler(event, LocalContext(spec.logical_id))
+    context = LocalContext(spec.logical_id)
+    if lambda_request_id is not None:
+        context.aws_request_id = lambda_request_id
+    return handler(event, context)
 
 
 def error_of(response: dict[str, Any]) -> tuple[int, int, str]:

@@ -14,9 +14,8 @@ from botocore.exceptions import ClientError
 from drmtoken import runtime
 from drmtoken.observability import request_record
 from drmtoken.token import Keyring, open_token
-from drmtoken_cli.local import LocalContext
 from tests.apigw import rest_event
-from tests.conftest import FP_PATH, FUNCTIONS, ROUTE_FUNCTION, WV_PATH, error_of
+from tests.conftest import FP_PATH, FUNCTIONS, WV_PATH, error_of, invoke
 from tests.requests import fairplay, widevine
 
 PROBE = """
@@ -57,19 +56,11 @@ def emf_lines(text: str) -> list[dict[str, Any]]:
     return emf
 
 
-def call(event: dict[str, Any], lambda_request_id: str) -> dict[str, Any]:
-    spec = ROUTE_FUNCTION[event["path"]]
-    context = LocalContext(spec.logical_id)
-    context.aws_request_id = lambda_request_id
-    response: dict[str, Any] = spec.load_handler()(event, context)
-    return response
-
-
 def test_an_issued_token_writes_one_line_naming_it(
     authenticator: str, keyring: Keyring, capsys: pytest.CaptureFixture[str]
 ) -> None:
     event = rest_event("GET", WV_PATH, widevine(authenticator, cookie="session-7"))
-    response = call(event, "lambda-req-1")
+    response = invoke(event, "lambda-req-1")
     claims = open_token(keyring, response["body"].split("ExpressPlayToken=", 1)[1])
 
     (line,) = emf_lines(capsys.readouterr().out)
@@ -86,7 +77,7 @@ def test_a_refusal_writes_one_line_with_its_code_as_dimension(
     authenticator: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     wrong_secret = authenticator.split(",")[0] + "," + "0" * 32
-    response = call(rest_event("GET", FP_PATH, fairplay(wrong_secret, kid="^movie")), "lambda-req-2")
+    response = invoke(rest_event("GET", FP_PATH, fairplay(wrong_secret, kid="^movie")), "lambda-req-2")
     assert error_of(response)[:2] == (401, -2018)
 
     (line,) = emf_lines(capsys.readouterr().out)
@@ -108,7 +99,7 @@ def test_a_failed_dependency_writes_a_warning_and_one_line(
 
     monkeypatch.setattr(runtime.get_runtime().store.client, "update_item", throttled)
     event = rest_event("GET", WV_PATH, widevine(authenticator))
-    assert error_of(call(event, "lambda-req-3"))[:2] == (503, -2030)
+    assert error_of(invoke(event, "lambda-req-3"))[:2] == (503, -2030)
 
     out = capsys.readouterr().out
     (line,) = emf_lines(out)
