@@ -30,6 +30,11 @@ CASES: dict[str, tuple[list[tuple[str, str]], dict[str, Any] | None, int]] = {
 }
 
 
+def cancellation(item: dict[str, Any]) -> dict[str, Any]:
+    """The reason DynamoDB gives when the charge's condition fails, with the item when there is one."""
+    return {"Code": "ConditionalCheckFailed", **({"Item": item} if item else {})}
+
+
 def measure() -> dict[str, int]:
     template = Template()
     prepare_environment(template)
@@ -45,13 +50,13 @@ def measure() -> dict[str, int]:
         client.meta.events.register("provide-client-params.dynamodb", count)
         with Stubber(client) as stubber, quiet_stdout():
             if refusal is None:
-                stubber.add_response("update_item", {})
+                stubber.add_response("transact_write_items", {})
             else:
                 stubber.add_client_error(
-                    "update_item",
-                    service_error_code="ConditionalCheckFailedException",
+                    "transact_write_items",
+                    service_error_code="TransactionCanceledException",
                     http_status_code=400,
-                    modeled_fields={"Item": refusal} if refusal else None,
+                    modeled_fields={"CancellationReasons": [cancellation(refusal)]},
                 )
             response = handler(rest_event("GET", f"/hms/wv/token?{urlencode(query)}", [], b""), LocalContext("bench"))
         client.meta.events.unregister("provide-client-params.dynamodb", count)

@@ -85,18 +85,18 @@ def time_handler(handler: Callable[..., Any], event: dict[str, Any], calls: int)
     client = runtime.get_runtime().store.client
     with Stubber(client) as stubber:
         for _ in range(calls + WARM_UP):
-            stubber.add_response("update_item", {})
+            stubber.add_response("transact_write_items", {})
         return _time_calls(handler, event, calls)
 
 
 def time_handler_without_client_call(handler: Callable[..., Any], event: dict[str, Any], calls: int) -> list[float]:
     """The same, with the boto3 call itself replaced by its answer: what the service costs around it."""
     client = runtime.get_runtime().store.client
-    client.update_item = lambda **_: {}  # an instance attribute shadows the generated method
+    client.transact_write_items = lambda **_: {}  # an instance attribute shadows the generated method
     try:
         return _time_calls(handler, event, calls)
     finally:
-        del client.update_item
+        del client.transact_write_items
 
 
 def _time_calls(handler: Callable[..., Any], event: dict[str, Any], calls: int) -> list[float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 
 import pytest
@@ -32,7 +33,7 @@ def charge(store: CustomerStore, authenticator: str, drm: Drm = Drm.WIDEVINE, en
     """0 when a token was counted, else the refusal code."""
     customer_id, secret = authenticator.split(",")
     try:
-        store.charge_token(Authenticator(customer_id, secret), "test", drm, enabled)
+        store.charge_token(Authenticator(customer_id, secret), "test", drm, enabled, secrets.token_hex(16))
     except ApiError as error:
         return error.code
     return 0
@@ -99,8 +100,18 @@ def test_limits_can_be_raised_and_removed(engine_store: CustomerStore, acme: str
 
 def test_refund_gives_back_one_token(engine_store: CustomerStore, acme: str) -> None:
     assert charge(engine_store, acme) == 0
-    engine_store.refund_token("acme", "test")
-    engine_store.refund_token("acme", "test")  # never below zero
+    engine_store.refund_token("acme", "test", "request-1")
+    engine_store.refund_token("acme", "test", "request-2")  # never below zero
+    assert engine_store.get_customer("acme").issued["test"] == 0
+
+
+def test_unknown_customer_and_account_refusals_read_without_counting(engine_store: CustomerStore, acme: str) -> None:
+    customer_id, secret = acme.split(",")
+    refusal = engine_store.account_refusal
+    assert refusal(Authenticator("ghost", secret), "test", Drm.WIDEVINE, True) == -2018
+    assert refusal(Authenticator(customer_id, "0" * 32), "test", Drm.WIDEVINE, True) == -2018
+    assert refusal(Authenticator(customer_id, secret), "test", Drm.FAIRPLAY, True) == -6006
+    assert refusal(Authenticator(customer_id, secret), "test", Drm.WIDEVINE, True) is None
     assert engine_store.get_customer("acme").issued["test"] == 0
 
 

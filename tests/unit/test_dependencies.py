@@ -27,12 +27,12 @@ def test_dynamodb_error_is_503_and_counts_nothing(
     client = runtime.get_runtime().store.client
 
     def throttled(**_: Any) -> Any:
-        raise ClientError({"Error": {"Code": error_code, "Message": "slow down"}}, "UpdateItem")
+        raise ClientError({"Error": {"Code": error_code, "Message": "slow down"}}, "TransactWriteItems")
 
-    monkeypatch.setattr(client, "update_item", throttled)
+    monkeypatch.setattr(client, "transact_write_items", throttled)
     response = invoke(rest_event("GET", WV_PATH, widevine(authenticator, errorFormat="json")))
     assert error_of(response) == (503, -2030, "application/json")
-    assert "slow down" not in response["body"] and "UpdateItem" not in response["body"]
+    assert "slow down" not in response["body"] and "TransactWriteItems" not in response["body"]
     monkeypatch.undo()
     assert store.get_customer("acme").issued["test"] == 0
 

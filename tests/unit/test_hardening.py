@@ -45,7 +45,7 @@ def test_unknown_customer_and_wrong_secret_are_indistinguishable(
     assert answers[0] == answers[1]
     assert answers[0][2]["errorCode"] == -2018
     assert dynamodb_requests == [dynamodb_requests[0]] * 2
-    assert dynamodb_requests[0][0] == "DynamoDB_20120810.UpdateItem"
+    assert dynamodb_requests[0][0] == "DynamoDB_20120810.TransactWriteItems"
 
 
 def test_client_timeouts_and_retries_fit_inside_the_lambda_timeout() -> None:

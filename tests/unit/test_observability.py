@@ -95,9 +95,9 @@ def test_a_failed_dependency_writes_a_warning_and_one_line(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     def throttled(**_: Any) -> Any:
-        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "UpdateItem")
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "TransactWriteItems")
 
-    monkeypatch.setattr(runtime.get_runtime().store.client, "update_item", throttled)
+    monkeypatch.setattr(runtime.get_runtime().store.client, "transact_write_items", throttled)
     event = rest_event("GET", WV_PATH, widevine(authenticator))
     assert error_of(invoke(event, "lambda-req-3"))[:2] == (503, -2030)
 

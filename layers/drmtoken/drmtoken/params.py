@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -83,12 +84,21 @@ class Expiration:
     absolute: float | None = None
     relative: int | None = None
 
-    def resolve(self, issued_at: float) -> int:
-        """Epoch seconds of expiry; the token lifetime rule lives here and only here."""
-        expires = self.absolute if self.absolute is not None else issued_at + (self.relative or 0)
-        if expires <= issued_at or expires > issued_at + MAX_TOKEN_LIFETIME:
+    def resolve(self, issued_at: float, earliest_issue: float | None = None) -> int:
+        """Epoch seconds of expiry; the token lifetime rule lives here and only here.
+
+        Rounded up to a whole second, so a token never lives shorter than asked and is never
+        issued expired. ``earliest_issue`` is the request's arrival, from which an absolute
+        time may be at most 30 days ahead (sealing can come a little later).
+        """
+        if self.relative is not None:
+            if not 1 <= self.relative <= MAX_TOKEN_LIFETIME:
+                raise ApiError(-2002)
+            return math.ceil(issued_at + self.relative)
+        start = issued_at if earliest_issue is None else earliest_issue
+        if self.absolute is None or self.absolute <= issued_at or self.absolute > start + MAX_TOKEN_LIFETIME:
             raise ApiError(-2002)
-        return int(expires)
+        return math.ceil(self.absolute)
 
 
 DEFAULT_EXPIRATION = Expiration(relative=MAX_TOKEN_LIFETIME)

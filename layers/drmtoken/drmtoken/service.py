@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ApiError
 from .keys import decide_key_source, unwrap_content_key
-from .params import DEFAULT_EXPIRATION, Authenticator, Drm, parse_parameters
+from .params import DEFAULT_EXPIRATION, Authenticator, Drm, Expiration, parse_parameters
 from .request import RawParams
 from .runtime import Runtime
 from .token import seal_token
@@ -45,7 +47,19 @@ class RequestContext:
         return {**ids, **{name: value for name, value in known.items() if value is not None}}
 
 
-def issue_token(drm: Drm, raw: RawParams, runtime: Runtime, now: float, context: RequestContext) -> IssuedToken:
+def issue_token(
+    drm: Drm,
+    raw: RawParams,
+    runtime: Runtime,
+    now: float,
+    context: RequestContext,
+    clock: Callable[[], float] = time.time,
+) -> IssuedToken:
+    """Validate, charge once, seal. ``now`` is the request's arrival; ``clock`` reads the time of sealing.
+
+    Everything that can refuse the request runs before the charge, so a request that ends
+    in an error never takes allowance: parameters, expiry, the keyring and the stored key.
+    """
     values = parse_parameters(raw, drm)
     authenticator: Authenticator = values["customerAuthenticator"]
     context.customer_id, context.kid, context.cookie = (
@@ -54,50 +68,67 @@ def issue_token(drm: Drm, raw: RawParams, runtime: Runtime, now: float, context:
         values.get("cookie"),
     )
     key_source = decide_key_source(values, drm)
-    expires_at = values.get("expirationTime", DEFAULT_EXPIRATION).resolve(now)
+    expiration: Expiration = values.get("expirationTime", DEFAULT_EXPIRATION)
+    expiration.resolve(now)  # refuses a past or too distant expiry before anything is counted
 
     settings = runtime.settings
     route = settings.route(drm)
-    keyring = runtime.keyring.get()  # before charging: a keyring failure must not cost a token
-    runtime.store.charge_token(authenticator, settings.environment, drm, route.enabled)
-
+    keyring = runtime.keyring.get()
     content_key = key_source.content_key
     if content_key is None:
-        content_key = _stored_content_key(runtime, authenticator.customer_id, values["kid"], key_source.stored_kek)
+        content_key = _stored_content_key(runtime, authenticator, drm, values["kid"], key_source.stored_kek)
 
-    claims = build_claims(drm, values, authenticator.customer_id, settings.environment, now, expires_at, content_key)
+    token_id = secrets.token_hex(16)  # also the charge's idempotency token
+    runtime.store.charge_token(authenticator, settings.environment, drm, route.enabled, token_id)
+
+    issued_at = clock()
+    try:
+        expires_at = expiration.resolve(issued_at, earliest_issue=now)
+    except ApiError:
+        # An absolute expiry that passed while the charge was under way: give the token back.
+        runtime.store.refund_token(authenticator.customer_id, settings.environment, token_id)
+        raise
+    claims = build_claims(
+        drm, values, token_id, authenticator.customer_id, settings.environment, issued_at, expires_at, content_key
+    )
     token = seal_token(keyring, drm.value, claims)
     return IssuedToken(url=f"{route.license_url}?ExpressPlayToken={token}", claims=claims)
 
 
-def _stored_content_key(runtime: Runtime, customer_id: str, kid: str, kek: bytes | None) -> bytes:
-    """The kek + kid form: unwrap the key stored for (customer, kid); refund the token if that fails."""
+def _stored_content_key(runtime: Runtime, authenticator: Authenticator, drm: Drm, kid: str, kek: bytes | None) -> bytes:
+    """The kek + kid form: unwrap the key stored for (customer, kid), before anything is counted.
+
+    When no key can be had, the caller learns -4019 only once the account has accepted it:
+    anyone else gets the account's refusal (-2018 for a stranger), stored key or not.
+    """
     assert kek is not None
-    wrapped = runtime.store.get_wrapped_key(customer_id, kid)
+    store, settings = runtime.store, runtime.settings
+    wrapped = store.get_wrapped_key(authenticator.customer_id, kid)
     try:
         if wrapped is None:
             raise ApiError(-4019)
         return unwrap_content_key(kek, wrapped, -4019)
     except ApiError:
-        runtime.store.refund_token(customer_id, runtime.settings.environment)
-        raise
+        refusal = store.account_refusal(authenticator, settings.environment, drm, settings.route(drm).enabled)
+        raise ApiError(refusal or -4019) from None
 
 
 def build_claims(
     drm: Drm,
     values: dict[str, Any],
+    token_id: str,
     customer_id: str,
     environment: str,
-    now: float,
+    issued_at: float,
     expires_at: int,
     content_key: bytes,
 ) -> dict[str, Any]:
     claims: dict[str, Any] = {
-        "tokenId": secrets.token_hex(16),
+        "tokenId": token_id,
         "drm": drm.value,
         "customerId": customer_id,
         "environment": environment,
-        "issuedAt": int(now),
+        "issuedAt": int(issued_at),
         "expiresAt": expires_at,
         "contentKey": content_key.hex(),
     }

@@ -15,6 +15,7 @@ Every DynamoDB error becomes ``DependencyError`` here, so callers never see boto
 
 from __future__ import annotations
 
+import random
 import secrets
 import time
 from collections.abc import Iterator
@@ -30,6 +31,9 @@ from .settings import ENVIRONMENTS
 ACTIVE = "active"
 DISABLED = "disabled"
 CONDITION_FAILED = "ConditionalCheckFailedException"
+CONDITION_FAILED_REASON = "ConditionalCheckFailed"  # the same, as a transaction's cancellation reason
+TRANSACTION_CONFLICT_REASON = "TransactionConflict"
+TRANSACTION_CONFLICT_ATTEMPTS = 3
 
 
 class CustomerExists(Exception):
@@ -54,6 +58,15 @@ def issued_attr(environment: str) -> str:
 
 def limit_attr(environment: str) -> str:
     return f"tokenLimit_{environment}"
+
+
+# The shape of a real customer item with no live authenticator: see CustomerStore._refusal.
+_UNKNOWN_CUSTOMER_ITEM: dict[str, Any] = {
+    "customerId": {"S": ""},
+    "status": {"S": DISABLED},
+    "entitlements": {"M": {"widevine": {"BOOL": False}, "fairplay": {"BOOL": False}}},
+    **{issued_attr(environment): {"N": "0"} for environment in ENVIRONMENTS},
+}
 
 
 @dataclass
@@ -119,29 +132,33 @@ class CustomerStore:
 
     # --- the token path ----------------------------------------------------------
 
-    def charge_token(self, authenticator: Authenticator, environment: str, drm: Drm, drm_enabled: bool) -> None:
+    def charge_token(
+        self, authenticator: Authenticator, environment: str, drm: Drm, drm_enabled: bool, request_token: str
+    ) -> None:
         """Authenticate, check the account and count one token in a single conditional write.
+
+        The write is a one-item transaction whose ``ClientRequestToken`` is ``request_token``
+        (the token id): when an answer is lost or late and the write is sent again, by botocore
+        or by us, DynamoDB recognises the token for 10 minutes and does not count it twice.
+        It costs 2 write units instead of 1; a plain ``UpdateItem`` retried after a lost
+        answer counted the same request up to three times.
 
         Raises ApiError with the spec's code when any account check fails; nothing is
         counted then. When the DRM is switched off for the deployment nothing may be
         counted at all, so the account is only read, to answer with the right code.
         """
-        key = {"customerId": {"S": authenticator.customer_id}}
-        secret_hash = authenticator.secret_hash
         if not drm_enabled:
-            item = self._call("get_item", TableName=self.customers_table, Key=key, ConsistentRead=True).get("Item")
-            raise ApiError(self._refusal(item, secret_hash, environment, drm, drm_enabled))
-        refused_item = self._conditional_write(
-            "update_item",
-            TableName=self.customers_table,
-            Key=key,
-            UpdateExpression="ADD #issued :one",
-            ConditionExpression=(
+            raise ApiError(self.account_refusal(authenticator, environment, drm, drm_enabled) or -7011)
+        update = {
+            "TableName": self.customers_table,
+            "Key": {"customerId": {"S": authenticator.customer_id}},
+            "UpdateExpression": "ADD #issued :one",
+            "ConditionExpression": (
                 "contains(#hashes, :hash) AND #status = :active AND #ent.#drm = :true"
                 " AND (attribute_not_exists(#limit) OR #issued < #limit"
                 " OR (attribute_not_exists(#issued) AND #limit > :zero))"
             ),
-            ExpressionAttributeNames={
+            "ExpressionAttributeNames": {
                 "#hashes": hashes_attr(environment),
                 "#status": "status",
                 "#ent": "entitlements",
@@ -149,37 +166,55 @@ class CustomerStore:
                 "#issued": issued_attr(environment),
                 "#limit": limit_attr(environment),
             },
-            ExpressionAttributeValues={
-                ":hash": {"S": secret_hash},
+            "ExpressionAttributeValues": {
+                ":hash": {"S": authenticator.secret_hash},
                 ":active": {"S": ACTIVE},
                 ":true": {"BOOL": True},
                 ":one": {"N": "1"},
                 ":zero": {"N": "0"},
             },
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        refused_item = self._idempotent_update(update, request_token)
         if refused_item is not None:
-            raise ApiError(self._refusal(refused_item, secret_hash, environment, drm, drm_enabled))
+            code = self._refusal(refused_item, authenticator.secret_hash, environment, drm, drm_enabled)
+            if code is None:  # the item changed between the check and now; the caller may retry
+                raise DependencyError("account changed during the request")
+            raise ApiError(code)
+
+    def account_refusal(
+        self, authenticator: Authenticator, environment: str, drm: Drm, drm_enabled: bool
+    ) -> int | None:
+        """The account's refusal code, read without counting anything; None when a token could be issued."""
+        item = self._call(
+            "get_item",
+            TableName=self.customers_table,
+            Key={"customerId": {"S": authenticator.customer_id}},
+            ConsistentRead=True,
+        ).get("Item")
+        return self._refusal(item, authenticator.secret_hash, environment, drm, drm_enabled)
 
     @staticmethod
-    def _refusal(item: dict[str, Any] | None, secret_hash: str, environment: str, drm: Drm, drm_enabled: bool) -> int:
-        if not item:
-            return -2018
-        code = Customer.from_item(item).refusal(secret_hash, environment, drm, drm_enabled)
-        if code is None:  # the item changed between the check and now; the caller may retry
-            raise DependencyError("account changed during the request")
-        return code
+    def _refusal(
+        item: dict[str, Any] | None, secret_hash: str, environment: str, drm: Drm, drm_enabled: bool
+    ) -> int | None:
+        # An unknown customer is classified on a placeholder item of the same shape, so that
+        # it costs what a wrong secret costs: the time of a -2018 must not tell which it was.
+        customer = Customer.from_item(item or _UNKNOWN_CUSTOMER_ITEM)
+        return customer.refusal(secret_hash, environment, drm, drm_enabled)
 
-    def refund_token(self, customer_id: str, environment: str) -> None:
-        """Give back a token counted for a request that then failed (key-store form only)."""
-        self._conditional_write(
-            "update_item",
-            TableName=self.customers_table,
-            Key={"customerId": {"S": customer_id}},
-            UpdateExpression="ADD #issued :minus",
-            ConditionExpression="#issued > :zero",  # never below zero
-            ExpressionAttributeNames={"#issued": issued_attr(environment)},
-            ExpressionAttributeValues={":minus": {"N": "-1"}, ":zero": {"N": "0"}},
+    def refund_token(self, customer_id: str, environment: str, request_token: str) -> None:
+        """Give back the token counted for ``request_token``'s request; idempotent like the charge."""
+        self._idempotent_update(
+            {
+                "TableName": self.customers_table,
+                "Key": {"customerId": {"S": customer_id}},
+                "UpdateExpression": "ADD #issued :minus",
+                "ConditionExpression": "#issued > :zero",  # never below zero
+                "ExpressionAttributeNames": {"#issued": issued_attr(environment)},
+                "ExpressionAttributeValues": {":minus": {"N": "-1"}, ":zero": {"N": "0"}},
+            },
+            f"{request_token}-refund",
         )
 
     def get_wrapped_key(self, customer_id: str, kid: str) -> bytes | None:
@@ -321,6 +356,33 @@ class CustomerStore:
             kwargs["ExpressionAttributeValues"] = values
         if self._conditional_write("update_item", **kwargs) is not None:
             raise CustomerNotFound(customer_id)
+
+    def _idempotent_update(self, update: dict[str, Any], request_token: str) -> dict[str, Any] | None:
+        """One conditional update as a one-item transaction under ``request_token``.
+
+        None when it was applied (now or by an earlier attempt with the same token), else the
+        item returned with the failed condition ({} if none). A conflict with another
+        transaction on the item is retried here with the same token, so it is never counted
+        twice; botocore already retries timeouts, lost answers and TransactionInProgress.
+        """
+        for attempt in range(TRANSACTION_CONFLICT_ATTEMPTS):
+            try:
+                self.client.transact_write_items(TransactItems=[{"Update": update}], ClientRequestToken=request_token)
+                return None
+            except ClientError as error:
+                reasons: list[dict[str, Any]] = list(error.response.get("CancellationReasons") or [])  # type: ignore[arg-type]
+                codes = [reason.get("Code") for reason in reasons]
+                if CONDITION_FAILED_REASON in codes:
+                    item: dict[str, Any] = reasons[codes.index(CONDITION_FAILED_REASON)].get("Item", {})
+                    return item
+                if TRANSACTION_CONFLICT_REASON in codes and attempt + 1 < TRANSACTION_CONFLICT_ATTEMPTS:
+                    time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not security
+                    continue
+                code = error.response.get("Error", {}).get("Code")
+                raise DependencyError(f"TransactWriteItems failed: {code} {codes or ''}".rstrip()) from error
+            except BotoCoreError as error:
+                raise DependencyError(f"TransactWriteItems failed: {type(error).__name__}") from error
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     def _conditional_write(self, operation: str, **kwargs: Any) -> dict[str, Any] | None:
         """Run a conditional write: None when it succeeded, else the item returned with the failure ({} if none)."""
