@@ -63,7 +63,8 @@ def run_clients(port: int, clients: int, requests_per_client: int) -> dict[str, 
 
 
 def measure(requests_per_level: int) -> dict[int, dict[str, float]]:
-    with dynamodb_local() as endpoint:
+    with dynamodb_local() as engine:
+        endpoint = engine.endpoint
         env = {
             "PATH": "/usr/bin:/bin",
             "AWS_ACCESS_KEY_ID": "bench",

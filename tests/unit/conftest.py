@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from drmtoken import aws
+from drmtoken import aws, runtime
 from drmtoken.store import CustomerStore
 from tests.conftest import TEMPLATE
 
@@ -42,3 +42,17 @@ def authenticator(store: CustomerStore) -> str:
     """A live test-environment authenticator of customer ``acme``, entitled to both DRMs."""
     store.create_customer("acme", widevine=True, fairplay=True, limits={})
     return "acme," + store.add_authenticator("acme", "test")
+
+
+@pytest.fixture
+def dynamodb_calls(dynamodb: Any) -> Iterator[list[str]]:
+    """Names of the DynamoDB operations the token functions make."""
+    calls: list[str] = []
+    client = runtime.get_runtime().store.client
+
+    def record(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    client.meta.events.register("before-call.dynamodb", record)
+    yield calls
+    client.meta.events.unregister("before-call.dynamodb", record)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 
-from drmtoken import runtime
 from drmtoken.store import CustomerStore
 from drmtoken.token import Keyring, open_token
 from tests.apigw import Pairs, rest_event
@@ -30,20 +28,6 @@ def claims_of(response: dict[str, Any], keyring: Keyring, drm: str) -> dict[str,
 
 def stable(claims: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in claims.items() if k not in VOLATILE}
-
-
-@pytest.fixture
-def dynamodb_calls(dynamodb: Any) -> Iterator[list[str]]:
-    """Names of the DynamoDB operations the token functions make."""
-    calls: list[str] = []
-    client = runtime.get_runtime().store.client
-
-    def record(model: Any, **_: Any) -> None:
-        calls.append(model.name)
-
-    client.meta.events.register("before-call.dynamodb", record)
-    yield calls
-    client.meta.events.unregister("before-call.dynamodb", record)
 
 
 def test_widevine_claims_carry_every_parameter(authenticator: str, keyring: Keyring) -> None:
