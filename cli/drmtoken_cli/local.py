@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from .errors import CommandError
 from .keyring import ensure_local_keyring
 from .template import FunctionSpec, Template
 
@@ -79,11 +80,17 @@ def invoke_file(logical_id: str, event_file: Path, environment: str) -> dict[str
     template = Template()
     host = FunctionHost(template)
     if logical_id not in host.functions:
-        from .main import CommandError
-
         raise CommandError(f"no function {logical_id!r} in template.yaml; there are: {', '.join(host.functions)}")
+    try:
+        event = json.loads(event_file.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise CommandError(f"cannot read {event_file}: {error.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CommandError(f"{event_file} is not a JSON event: {error}") from None
+    if not isinstance(event, dict):
+        raise CommandError(f"{event_file} is not a JSON event: expected an object")
     prepare_environment(host.functions, environment)
-    return host.invoke(logical_id, json.loads(event_file.read_text()))
+    return host.invoke(logical_id, event)
 
 
 def rest_event(method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> dict[str, Any]:

@@ -23,14 +23,12 @@ from drmtoken.errors import ApiError, DependencyError, TokenOpenError
 from drmtoken.params import Drm, parse_kid
 from drmtoken.settings import DEFAULT_CONTENT_KEYS_TABLE, DEFAULT_CUSTOMERS_TABLE, ENVIRONMENTS
 from drmtoken.store import AuthenticatorNotFound, CustomerExists, CustomerNotFound, CustomerStore
+from drmtoken.token import KEY_ID
 
-from .keyring import KeyringUnavailable
+from .errors import CommandError
+from .keyring import MIN_KEEP, KeyringUnavailable
 
 _CUSTOMER_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
-
-
-class CommandError(Exception):
-    """A failure to report as one line on stderr."""
 
 
 # --- argument types ------------------------------------------------------------------
@@ -42,17 +40,45 @@ def customer_id(value: str) -> str:
     return value
 
 
+MAX_TOKEN_LIMIT = 10**15  # far above any real allowance, and well inside DynamoDB's 38 digits
+
+
 def non_negative(value: str) -> int:
-    if not value.isdigit():
+    """A token allowance: ASCII digits only (``int`` would also take '²' or '٣'), at most 10^15."""
+    if not re.fullmatch(r"[0-9]+", value, re.ASCII):
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number >= 0")
-    return int(value)
+    stripped = value.lstrip("0") or "0"
+    if len(stripped) > len(str(MAX_TOKEN_LIMIT)) or int(stripped) > MAX_TOKEN_LIMIT:
+        raise argparse.ArgumentTypeError(f"a token limit is at most {MAX_TOKEN_LIMIT}")
+    return int(stripped)
 
 
 def env_limit(value: str) -> tuple[str, int]:
     environment, sep, number = value.partition("=")
-    if not sep or environment not in ENVIRONMENTS or not number.isdigit():
+    if not sep or environment not in ENVIRONMENTS:
         raise argparse.ArgumentTypeError(f"expected ENV=N with ENV test or prod, not {value!r}")
-    return environment, int(number)
+    return environment, non_negative(number)
+
+
+def port_number(value: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,5}", value, re.ASCII) or int(value) > 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a TCP port (0-65535)")
+    return int(value)
+
+
+def key_id(value: str) -> str:
+    if not KEY_ID.fullmatch(value):
+        raise argparse.ArgumentTypeError("a key id is 1-16 of A-Z a-z 0-9 _ -")
+    return value
+
+
+def keep_count(value: str) -> int:
+    number = non_negative(value)
+    if number < MIN_KEEP:
+        raise argparse.ArgumentTypeError(
+            f"--keep is at least {MIN_KEEP}: the new key and the one active until now, which live tokens use"
+        )
+    return number
 
 
 def kid_value(value: str) -> str:
@@ -320,14 +346,18 @@ AWS_PROFILE and AWS_REGION choose the account; AWS_ENDPOINT_URL_DYNAMODB points 
     p = sub.add_parser("inspect", help="open a token (or license URL) and print its claims as JSON")
     p.add_argument("token", metavar="TOKEN_OR_URL")
     p.add_argument("--show-key", action="store_true", help="include the clear content key")
-    p.add_argument("--secret-id", default=os.environ.get("TOKEN_KEYRING_SECRET"), help="keyring secret in AWS")
+    p.add_argument(
+        "--secret-id",
+        help="keyring secret in AWS; when given it wins over TOKEN_KEYRING (default: $TOKEN_KEYRING, "
+        "then $TOKEN_KEYRING_SECRET, then the keyring of `drmtoken serve`)",
+    )
     p.add_argument("--json", action="store_true", help="JSON output (the default for inspect)")
     p.set_defaults(func=cmd_tokens_inspect)
 
     keyring = groups.add_parser("keyring", help="create and rotate token keyrings")
     sub = keyring.add_subparsers(dest="command", required=True, metavar="ACTION")
     p = sub.add_parser("generate", help="print a new one-key keyring JSON")
-    p.add_argument("--key-id", default="k1")
+    p.add_argument("--key-id", type=key_id, default="k1")
     p.set_defaults(func=cmd_keyring_generate)
     p = sub.add_parser("rotate", help="add a new active key to the keyring secret; old keys still open tokens")
     p.add_argument(
@@ -336,13 +366,18 @@ AWS_PROFILE and AWS_REGION choose the account; AWS_ENDPOINT_URL_DYNAMODB points 
         default=os.environ.get("TOKEN_KEYRING_SECRET"),
         help="keyring secret id or ARN (default: $TOKEN_KEYRING_SECRET)",
     )
-    p.add_argument("--key-id", help="id of the new key (default: next k<N>)")
-    p.add_argument("--keep", type=non_negative, default=3, help="keys kept in the ring, newest first (default 3)")
+    p.add_argument("--key-id", type=key_id, help="id of the new key (default: next k<N>)")
+    p.add_argument(
+        "--keep",
+        type=keep_count,
+        default=3,
+        help="keys kept in the ring, newest first, at least 2; the key active until now is always kept (default 3)",
+    )
     p.set_defaults(func=cmd_keyring_rotate)
 
     p = groups.add_parser("serve", help="the whole API on 127.0.0.1, as API Gateway and Lambda would answer")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=3000)
+    p.add_argument("--port", type=port_number, default=3000)
     p.add_argument("--environment", choices=ENVIRONMENTS, default="test")
     p.add_argument("--no-demo", dest="demo", action="store_false", help="do not create the demo customer")
     p.add_argument(
@@ -396,6 +431,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(f"AWS: {error}")
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # the promise is one line on stderr, whatever went wrong
+        if os.environ.get("DRMTOKEN_DEBUG"):
+            raise
+        return fail(f"unexpected {type(error).__name__}; set DRMTOKEN_DEBUG=1 to see the traceback")
     return 0
 
 

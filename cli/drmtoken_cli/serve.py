@@ -17,6 +17,7 @@ from types import FrameType
 from typing import Any
 
 from .demo import DEMO_AUTHENTICATOR, DEMO_CUSTOMER, DEMO_SECRET
+from .errors import CommandError
 from .keyring import LOCAL_KEYRING_FILE
 from .local import FunctionHost, free_port, prepare_environment, rest_event
 from .template import Template
@@ -181,7 +182,11 @@ def serve(args: argparse.Namespace) -> None:
         created = create_tables(client("dynamodb"), template=template)
         say("tables: " + ", ".join(f"{name} ({'created' if new else 'exists'})" for name, new in created.items()))
         timer = DynamoTimer(client("dynamodb")) if args.server_timing else None
-        gateway = Gateway((args.host, args.port), host, timer)
+        try:
+            gateway = Gateway((args.host, args.port), host, timer)
+        except (OSError, OverflowError) as error:  # busy port, unknown host, address not on this machine
+            reason = getattr(error, "strerror", None) or str(error)
+            raise CommandError(f"cannot listen on {args.host}:{args.port}: {reason}") from None
         base = f"http://{args.host}:{gateway.server_address[1]}"
         say(f"environment: {args.environment}; token keyring: {keyring_source}")
         if args.demo:

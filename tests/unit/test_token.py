@@ -119,3 +119,42 @@ def test_bad_keyrings_are_refused_with_a_reason(text: str, problem: str) -> None
 def test_keyring_repr_shows_no_key_material(keyring_json: str, keyring: Keyring) -> None:
     material = json.loads(keyring_json)["keys"]["t1"]
     assert material not in repr(keyring) and "t1" in repr(keyring)
+
+
+def _respelled(token: str) -> list[str]:
+    """Spellings of the same bytes, or of almost the same, that a strict reader must refuse."""
+    middle = len(token) // 2
+    spellings = [
+        token[:middle] + "!@#$%" + token[middle:],
+        token[:middle] + " " + token[middle:],
+        token[:middle] + "\n" + token[middle:],
+        token + "=" * (-len(token) % 4 or 4),
+        token + "==",
+        token.replace("-", "+").replace("_", "/") if ("-" in token or "_" in token) else token + "+",
+        token[:-1] + chr(ord(token[-1]) + 1) if len(token) % 4 != 0 else token + "A",
+    ]
+    return [s for s in spellings if s != token]
+
+
+def test_only_strict_base64url_opens(keyring: Keyring) -> None:
+    for _ in range(20):  # several tokens, so '-', '_' and a last character with spare bits all occur
+        token = seal_token(keyring, "wv", CLAIMS)
+        assert open_token(keyring, token, "wv") == CLAIMS
+        for spelling in _respelled(token):
+            with pytest.raises(TokenOpenError) as failure:
+                open_token(keyring, spelling, "wv")
+            assert failure.value.reason in {"malformed", "tampered"}, spelling
+
+
+def test_an_empty_token_is_not_base64url(keyring: Keyring) -> None:
+    with pytest.raises(TokenOpenError, match="not base64url"):
+        open_token(keyring, "", "wv")
+
+
+def test_non_canonical_last_character_is_refused(keyring: Keyring) -> None:
+    """Two spellings of one token must not both open: the spare low bits of the last character are zero."""
+    token = next(t for t in (seal_token(keyring, "wv", CLAIMS) for _ in range(50)) if len(t) % 4 in (2, 3))
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    twin = token[:-1] + alphabet[alphabet.index(token[-1]) ^ 1]
+    with pytest.raises(TokenOpenError, match="not base64url"):
+        open_token(keyring, twin, "wv")

@@ -27,7 +27,8 @@ from .errors import TokenOpenError
 FORMAT_VERSION = 1
 NONCE_BYTES = 12
 TOKEN_KEY_BYTES = 32
-_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,16}")
+KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,16}")
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 _DRMS = ("wv", "fp")
 
 
@@ -38,25 +39,31 @@ class Keyring:
 
     @classmethod
     def from_json(cls, text: str) -> Keyring:
-        """Parse ``{"active": id, "keys": {id: base64 of 32 bytes}}``; ValueError says what is wrong."""
+        """Parse ``{"active": id, "keys": {id: base64 of 32 bytes}}``; ValueError says what is wrong.
+
+        No message repeats anything from the keyring: with id and material swapped (an easy
+        slip) the rejected "id" would be the key that opens every token.
+        """
         try:
             document = json.loads(text)
-        except json.JSONDecodeError as error:
+        except (json.JSONDecodeError, TypeError) as error:
             raise ValueError("keyring is not JSON") from error
         if not isinstance(document, dict) or not isinstance(document.get("keys"), dict):
-            raise ValueError('keyring needs "active" and "keys"')
+            raise ValueError('keyring must be a JSON object with "active" and "keys"')
         keys: dict[str, AESGCM] = {}
-        for key_id, material in document["keys"].items():
-            if not _KEY_ID.fullmatch(key_id):
-                raise ValueError(f"keyring key id {key_id!r} must be 1-16 of [A-Za-z0-9_-]")
+        for position, (key_id, material) in enumerate(document["keys"].items(), start=1):
+            if not KEY_ID.fullmatch(key_id):
+                raise ValueError(f"keyring key number {position}: its key id is not 1-16 of [A-Za-z0-9_-]")
             try:
                 raw = base64.b64decode(material, validate=True)
             except (binascii.Error, TypeError, ValueError) as error:
-                raise ValueError(f"keyring key {key_id} is not base64") from error
+                raise ValueError(f"keyring key number {position} is not base64") from error
             if len(raw) != TOKEN_KEY_BYTES:
-                raise ValueError(f"keyring key {key_id} must be 32 bytes")
+                raise ValueError(f"keyring key number {position} is not 32 bytes")
             keys[key_id] = AESGCM(raw)
         active = document.get("active")
+        if not isinstance(active, str):
+            raise ValueError('keyring\'s "active" must be a key id (a string)')
         if active not in keys:
             raise ValueError("keyring's active key id is not among its keys")
         return cls(active=active, keys=keys)
@@ -68,8 +75,11 @@ class Keyring:
 
     @staticmethod
     def generate_json(key_id: str = "k1") -> str:
-        """A fresh one-key keyring, for local use and first deployment."""
-        return json.dumps({"active": key_id, "keys": {key_id: Keyring.new_key_material()}})
+        """A fresh one-key keyring, for local use and first deployment; ``created`` dates it for rotation."""
+        if not KEY_ID.fullmatch(key_id):
+            raise ValueError("a key id is 1-16 of [A-Za-z0-9_-]")
+        created = {key_id: int(time.time())}
+        return json.dumps({"active": key_id, "keys": {key_id: Keyring.new_key_material()}, "created": created})
 
     def __repr__(self) -> str:
         return f"Keyring(active={self.active!r}, key_ids={sorted(self.keys)!r})"
@@ -100,10 +110,13 @@ class TokenHeader:
 
 def read_header(token: str) -> TokenHeader:
     """Decode a token and parse its header; raises TokenOpenError(MALFORMED) when it has none."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-    except (binascii.Error, ValueError) as error:
-        raise TokenOpenError(TokenOpenError.MALFORMED, "not base64url") from error
+    # Strict: only the URL-safe alphabet, no padding, no whitespace, and the one canonical
+    # spelling of the bytes (the unused low bits of the last character are zero).
+    if not token or not _BASE64URL.fullmatch(token) or len(token) % 4 == 1:
+        raise TokenOpenError(TokenOpenError.MALFORMED, "not base64url")
+    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != token:
+        raise TokenOpenError(TokenOpenError.MALFORMED, "not base64url")
     if len(raw) < 2 or raw[0] != FORMAT_VERSION:
         raise TokenOpenError(TokenOpenError.MALFORMED, "unknown format version")
     end_of_id = 2 + raw[1]
