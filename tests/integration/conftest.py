@@ -12,6 +12,7 @@ import pytest
 
 from drmtoken import aws
 from drmtoken.store import CustomerStore
+from drmtoken_cli.local import free_port
 from drmtoken_cli.tables import create_tables
 from tests.conftest import TEMPLATE
 from tests.dynamodb_local import DynamoDBLocalUnavailable, LocalEngine
@@ -84,3 +85,14 @@ def drmtoken(*args: str, env: dict[str, str], check: bool = True) -> subprocess.
     if check and result.returncode != 0:
         raise AssertionError(f"drmtoken {' '.join(args)} failed ({result.returncode}): {result.stderr}")
     return result
+
+
+@pytest.fixture
+def secrets_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -169,17 +168,6 @@ def test_invoke_runs_an_event_file_like_sam_local_invoke(env: dict[str, str]) ->
     assert json.loads(error.stdout[error.stdout.index("{\n") :])["statusCode"] == 400
     unknown = drmtoken("invoke", "NoSuchFunction", str(EVENTS / "wv-get.json"), env=env, check=False)
     assert unknown.returncode == 1 and "WidevineFunction" in unknown.stderr
-
-
-@pytest.fixture
-def secrets_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 def test_keyring_generate_and_rotate(env: dict[str, str], secrets_endpoint: str) -> None:
