@@ -40,13 +40,17 @@ MAX_TOKEN_LIFETIME = 30 * 24 * 3600
 MAX_DURATION = 2**31 - 1
 MAX_EXTENSIONS = 16
 MAX_EXTENSION_PAYLOAD = 1024
+MAX_INTEGER_DIGITS = 20  # beyond every bound of the table
 
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _CUSTOMER_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 _SECRET = re.compile(r"[0-9a-fA-F]{32}")
 _INTEGER = re.compile(r"-?[0-9]+")
-_RFC3339_UTC = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?Z")
+_RFC3339_UTC = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?Z")
 _RELATIVE = re.compile(r"\+([0-9]{1,10})")
+# A byte that was not UTF-8: a lone surrogate where we decoded it (surrogateescape), or
+# U+FFFD where it was repaired before us; a literal U+FFFD cannot be told from the latter.
+_NOT_UTF8 = re.compile("[\ud800-\udfff\ufffd]")
 _BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
 
@@ -176,12 +180,18 @@ def parse_content_id(value: str) -> str:
 
 
 def integer_in(low: int, high: int, out_of_range: int | None = None) -> Callable[[str], int]:
-    """A parser for a decimal integer in [low, high]; ``out_of_range`` gets its own code."""
+    """A parser for a decimal integer in [low, high]; ``out_of_range`` gets its own code.
+
+    ASCII digits of any length: leading zeros are allowed, and a long number is out of
+    range, not "not an integer".
+    """
 
     def parse(value: str) -> int:
-        if not _INTEGER.fullmatch(value) or len(value) > 12:
+        if not _INTEGER.fullmatch(value):
             raise ValueError("not an integer")
-        number = int(value)
+        digits = value.lstrip("-").lstrip("0")
+        # Values are at most 4 KiB, but there is no need to build a 4,000-digit int to know it is too big.
+        number = int(value) if len(digits) <= MAX_INTEGER_DIGITS else (high + 1 if value[0] != "-" else low - 1)
         if not low <= number <= high:
             if out_of_range is not None:
                 raise ApiError(out_of_range)
@@ -244,7 +254,7 @@ def parse_error_format(raw: RawParams) -> str:
     values = [v for v in raw.get("errorFormat", []) if v != ""]
     if not values:
         return "html"
-    if len(values) > 1 or values[0] not in ("html", "json"):
+    if len(values) > 1 or values[0] not in ("html", "json"):  # also refuses bytes that were not UTF-8
         raise ApiError(-3004)
     return values[0]
 
@@ -262,7 +272,7 @@ def parse_parameters(raw: RawParams, drm: Drm) -> dict[str, Any]:
             if param.missing is not None:
                 raise ApiError(param.missing)
             continue
-        if len(values) > param.max_repeat:
+        if len(values) > param.max_repeat or any(_NOT_UTF8.search(v) for v in values):
             raise ApiError(param.invalid)
         try:
             results = [param.parse(v) for v in values]

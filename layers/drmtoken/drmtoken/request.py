@@ -49,9 +49,9 @@ def read_request(event: dict[str, Any]) -> RawRequest:
         if body is None or len(body) > MAX_BODY_BYTES:
             too_large = True
         else:
-            # Undecodable bytes become U+FFFD, which every parameter rule rejects.
-            text = body.decode("utf-8", errors="replace")
-            for name, value in parse_qsl(text, keep_blank_values=True, errors="replace"):
+            # Bytes that are not UTF-8 become lone surrogates, which make their parameter invalid.
+            text = body.decode("utf-8", errors="surrogateescape")
+            for name, value in parse_qsl(text, keep_blank_values=True, errors="surrogateescape"):
                 params.setdefault(name, []).append(value)
 
     count = sum(len(values) for values in params.values())
@@ -62,7 +62,7 @@ def read_request(event: dict[str, Any]) -> RawRequest:
 
 def _too_long(value: str) -> bool:
     # A character is at most 4 UTF-8 bytes: only values over 1 KiB characters need encoding.
-    return len(value) * 4 > MAX_VALUE_BYTES and len(value.encode("utf-8", errors="replace")) > MAX_VALUE_BYTES
+    return len(value) * 4 > MAX_VALUE_BYTES and len(value.encode("utf-8", errors="surrogatepass")) > MAX_VALUE_BYTES
 
 
 def check_bounds(request: RawRequest) -> None:
@@ -81,7 +81,7 @@ def _body_bytes(event: dict[str, Any]) -> bytes | None:
     """The body as bytes; None when a base64 body does not decode (treated as unusable)."""
     body = event.get("body") or ""
     if not event.get("isBase64Encoded"):
-        return body.encode("utf-8", errors="replace")
+        return body.encode("utf-8", errors="surrogatepass")
     if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:
         return None
     try:
