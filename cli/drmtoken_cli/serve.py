@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import re
@@ -24,6 +25,11 @@ from .template import Template
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit
 _ERROR_CODE = re.compile(r'"errorCode": (-?\d+)|<h1>Error (-?\d+)</h1>')
+
+
+def printable(text: str) -> str:
+    """``text`` with every non-printable character written as an escape (\\x1b, \\x08, \\n ...)."""
+    return "".join(c if c.isprintable() and c != "\\" else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 class DynamoTimer:
@@ -77,6 +83,13 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
 
     def handle_any(self) -> None:
         started = time.perf_counter()
+        framing_error = self.framing_error()
+        if framing_error is not None:
+            # The connection cannot be trusted past this request: answer, then close it.
+            self.close_connection = True
+            status, message = framing_error
+            self.send_answer(status, {"Content-Type": "application/json"}, json.dumps({"message": message}), started)
+            return
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
             self.send_answer(413, {"Content-Type": "application/json"}, '{"message":"Request Too Large"}', started)
@@ -95,6 +108,20 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
             spent, total = self.server.timer.spent() * 1000, (time.perf_counter() - started) * 1000
             headers = {**headers, "Server-Timing": f"dynamodb;dur={spent:.3f}, total;dur={total:.3f}"}
         self.send_answer(status, headers, text, started)
+
+    def framing_error(self) -> tuple[int, str] | None:
+        """What API Gateway would answer for a body it cannot delimit; None when the framing is sound.
+
+        A chunked body is refused rather than read (411: API Gateway's REST APIs want a length),
+        and so is a Content-Length that is not one plain number: reading on would take the
+        body's bytes for the next request, or wait for bytes that never come.
+        """
+        if self.headers.get("Transfer-Encoding"):
+            return 411, "Length Required"
+        lengths = self.headers.get_all("Content-Length") or []
+        if len(lengths) > 1 or any(not re.fullmatch(r"[0-9]{1,12}", value.strip(), re.ASCII) for value in lengths):
+            return 400, "Bad Request"
+        return None
 
     def not_found(self, request_id: str) -> tuple[int, dict[str, str], str]:
         """API Gateway's MISSING_AUTHENTICATION_TOKEN response, as template.yaml shapes it."""
@@ -116,9 +143,11 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
         match = _ERROR_CODE.search(text) if status != 200 else None
         code = next((g for g in match.groups() if g), "-") if match else "0" if status == 200 else "-"
         milliseconds = (time.perf_counter() - started) * 1000
-        # The access log: never the query string or body, which carry keys and secrets.
-        path = self.path.split("?", 1)[0]
-        print(f"{self.command} {path} {status} {code} {milliseconds:.1f}ms", file=sys.stderr, flush=True)
+        # The access log: never the query string or body, which carry keys and secrets; and no
+        # control character from the request, which could forge lines or rewrite the terminal.
+        path = printable(self.path.split("?", 1)[0])
+        command = printable(self.command or "-")
+        print(f"{command} {path} {status} {code} {milliseconds:.1f}ms", file=sys.stderr, flush=True)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the default log, which would print the query string."""

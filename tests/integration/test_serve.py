@@ -6,6 +6,7 @@ import json
 import re
 import shlex
 import signal
+import socket
 import subprocess
 import threading
 import urllib.error
@@ -159,3 +160,48 @@ def test_embedded_engine_demo_and_the_readme_curl_line(tmp_path: Path) -> None:
     finally:
         assert server.stop(signal.SIGINT) == 0  # Ctrl-C
     assert "".join(server.stderr).rstrip().endswith("stopped")
+
+
+def raw_exchange(base: str, request: bytes, timeout: float = 5) -> bytes:
+    """Send bytes as they are and read until the server closes or goes quiet."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as connection:
+        connection.sendall(request)
+        received = b""
+        try:
+            while chunk := connection.recv(65536):
+                received += chunk
+        except TimeoutError:
+            pass
+    return received
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        (b"Content-Length: abc\r\n", b"400"),
+        (b"Content-Length: -1\r\n", b"400"),
+        (b"Content-Length: 5\r\nContent-Length: 6\r\n", b"400"),
+        (b"Transfer-Encoding: chunked\r\n", b"411"),
+    ],
+)
+def test_malformed_framing_is_answered_and_the_connection_closed(server: Server, headers: bytes, status: bytes) -> None:
+    smuggled = b"GET /hms/wv/token HTTP/1.1\r\nHost: x\r\n\r\n"
+    request = b"POST /hms/wv/token HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n" + b"5\r\nhello\r\n0\r\n\r\n" + smuggled
+    answer = raw_exchange(server.base, request)
+    assert answer.startswith(b"HTTP/1.1 " + status), answer[:80]
+    assert answer.count(b"HTTP/1.1 ") == 1  # the body's bytes were not read as a next request
+    assert server.process.poll() is None
+    status_ok, _, _ = http("GET", f"{server.base}/hms/wv/token?errorFormat=json")
+    assert status_ok == 401  # still serving
+    assert "Traceback" not in "".join(server.stderr)
+
+
+def test_control_characters_in_the_path_cannot_forge_log_lines(server: Server) -> None:
+    # Cursor up, erase the line, step back: a terminal would show only "/forged ...".
+    answer = raw_exchange(server.base, b"GET /x\x1b[1A\x1b[2K\x08\x08/forged HTTP/1.1\r\nHost: x\r\n\r\n", 2)
+    assert answer.startswith(b"HTTP/1.1 404")
+    server.stop()
+    log = "".join(server.stderr)
+    assert "\x1b" not in log and "\x08" not in log and "\r" not in log
+    assert "GET /x\\x1b[1A\\x1b[2K\\x08\\x08/forged 404 -1000 " in log
