@@ -52,6 +52,7 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/mypy functions/widevine/app.py
 	$(BIN)/mypy functions/fairplay/app.py
+	$(BIN)/mypy functions/not_found/app.py
 
 format: install
 	$(BIN)/ruff format .

@@ -10,12 +10,11 @@ import pytest
 
 from drmtoken import runtime
 from drmtoken.token import Keyring
-from drmtoken_cli.local import LocalContext
+from drmtoken_cli.local import LocalContext, match_route
 from drmtoken_cli.template import Template
 
 TEMPLATE = Template()
 FUNCTIONS = TEMPLATE.functions()
-ROUTE_FUNCTION = {route.path: spec for spec in FUNCTIONS.values() for route in spec.routes}
 WV_PATH = "/hms/wv/token"
 FP_PATH = "/hms/fp/token"
 
@@ -58,8 +57,9 @@ def service_env(monkeypatch: pytest.MonkeyPatch, keyring_json: str) -> dict[str,
 
 
 def invoke(event: dict[str, Any], lambda_request_id: str | None = None) -> dict[str, Any]:
-    """Run an event through the handler that template.yaml routes its path to."""
-    spec = ROUTE_FUNCTION[event["path"]]
+    """Run an event through the handler that template.yaml routes its path and method to."""
+    spec = match_route(FUNCTIONS, event["path"], event["httpMethod"])
+    assert spec is not None, f"template.yaml routes no function for {event['httpMethod']} {event['path']}"
     handler: Handler = spec.load_handler()
     context = LocalContext(spec.logical_id)
     if lambda_request_id is not None:

@@ -60,7 +60,6 @@ class FunctionHost:
     def __init__(self, template: Template) -> None:
         self.template = template
         self.functions = template.functions()
-        self.routes = {route.path: (spec, route.methods) for spec in self.functions.values() for route in spec.routes}
         self._locks = {name: threading.Lock() for name in self.functions}
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -70,10 +69,27 @@ class FunctionHost:
             return handler(event, LocalContext(logical_id))
 
     def route(self, path: str, method: str) -> FunctionSpec | None:
-        match = self.routes.get(path)
-        if match is None or not ({method, "ANY"} & match[1]):
-            return None
-        return match[0]
+        return match_route(self.functions, path, method)
+
+
+def match_route(functions: Mapping[str, FunctionSpec], path: str, method: str) -> FunctionSpec | None:
+    """The function API Gateway would route ``method path`` to, or None (its gateway response).
+
+    As API Gateway does: an exact path first, then the greedy ``{proxy+}`` route with the
+    longest prefix, which matches one or more further path segments.
+    """
+    candidates: list[tuple[int, FunctionSpec]] = []
+    for spec in functions.values():
+        for route in spec.routes:
+            if not ({method, "ANY"} & route.methods):
+                continue
+            if route.path == path:
+                return spec
+            if route.path.endswith("{proxy+}"):
+                prefix = route.path.removesuffix("{proxy+}")
+                if path.startswith(prefix) and len(path) > len(prefix):
+                    candidates.append((len(prefix), spec))
+    return max(candidates, key=lambda candidate: candidate[0])[1] if candidates else None
 
 
 def invoke_file(logical_id: str, event_file: Path, environment: str) -> dict[str, Any]:

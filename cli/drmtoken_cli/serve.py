@@ -17,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 from typing import Any
 
+from drmtoken.api import prefers_json
+
 from .demo import DEMO_AUTHENTICATOR, DEMO_CUSTOMER, DEMO_SECRET
 from .errors import CommandError
 from .keyring import LOCAL_KEYRING_FILE
@@ -126,7 +128,7 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
     def not_found(self, request_id: str) -> tuple[int, dict[str, str], str]:
         """API Gateway's MISSING_AUTHENTICATION_TOKEN response, as template.yaml shapes it."""
         templates = self.server.not_found_templates
-        content_type = "application/json" if "application/json" in (self.headers.get("Accept") or "") else "text/html"
+        content_type = "application/json" if prefers_json(self.headers.get("Accept") or "") else "text/html"
         body = templates[content_type].replace("$context.requestId", request_id)
         return self.server.not_found_status, {"Content-Type": content_type, "Cache-Control": "no-store"}, body
 

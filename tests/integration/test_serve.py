@@ -128,7 +128,9 @@ def test_tokens_and_errors_over_http(server: Server, env: dict[str, str]) -> Non
     status, headers, body = http("GET", f"{server.base}/hms/xx/token", headers={"Accept": "application/json"})
     assert (status, json.loads(body)["errorCode"]) == (404, -1000)
     status, headers, body = http("GET", f"{server.base}/")
-    assert (status, headers["Content-Type"]) == (404, "text/html") and "Error -1000" in body
+    assert (status, headers["Content-Type"]) == (404, "text/html; charset=utf-8") and "Error -1000" in body
+    status, headers, body = http("GET", f"{server.base}/hms/xx/token?errorFormat=json")
+    assert (status, headers["Content-Type"], json.loads(body)["errorCode"]) == (404, "application/json", -1000)
 
     assert server.stop() == 0
     log = "".join(server.stderr)

@@ -31,6 +31,7 @@ EXPECTED: dict[str, dict[str, object] | tuple[int, int, str]] = {
     "wv-error-method-put": (405, -1001, "application/json"),
     "fp-error-invalid-iv-json": (400, -6003, "application/json"),
     "fp-error-unknown-customer-json": (401, -2018, "application/json"),
+    "not-found-get-json": (404, -1000, "application/json"),
 }
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from drmtoken.api import render_html_error
+from drmtoken.errors import ERRORS
 from tests.conftest import FUNCTIONS, TEMPLATE
 
 RESOURCES: dict[str, Any] = TEMPLATE.resources
@@ -28,6 +30,8 @@ def test_routes_and_methods() -> None:
     assert routes == {
         ("/hms/wv/token", frozenset({"GET", "POST", "ANY"})),
         ("/hms/fp/token", frozenset({"GET", "POST", "ANY"})),
+        ("/", frozenset({"ANY"})),  # the catch-all: 404 -1000 in the caller's format
+        ("/{proxy+}", frozenset({"ANY"})),
     }
 
 
@@ -43,7 +47,12 @@ def test_unknown_path_is_404_with_code_1000_in_both_formats() -> None:
     assert status == 404
     body = json.loads(templates["application/json"].replace("$context.requestId", "r1"))
     assert body == {"errorCode": -1000, "errorMessage": "Invalid URL", "requestId": "r1"}
-    assert "<h1>Error -1000</h1>" in templates["text/html"]
+    # The fallback body is exactly what the functions render, so the two cannot drift apart.
+    assert templates["text/html"] == render_html_error(-1000, ERRORS[-1000][1], "$context.requestId")
+
+
+def test_the_catch_all_function_may_call_nothing() -> None:
+    assert "Policies" not in RESOURCES["UnknownPathFunction"]["Properties"]
 
 
 def test_token_functions_have_least_privilege() -> None:

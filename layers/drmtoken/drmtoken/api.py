@@ -11,7 +11,7 @@ from typing import Any
 from .errors import ERRORS, UNAVAILABLE_MESSAGE, ApiError, DependencyError
 from .observability import lambda_entry, logger, record_request
 from .params import Drm, parse_error_format
-from .request import ALLOWED_METHODS, check_bounds, read_request
+from .request import ALLOWED_METHODS, RawParams, check_bounds, read_request
 from .runtime import get_runtime
 from .service import RequestContext, issue_token
 
@@ -78,6 +78,55 @@ def render_html_error(code: int, message: str, request_id: str) -> str:
     )
 
 
+def handle_unknown_path(event: dict[str, Any]) -> dict[str, Any]:
+    """404 -1000 for any path the API does not serve, rendered as every other error is.
+
+    API Gateway routes unknown paths here (a catch-all route) rather than to a gateway
+    response, because a gateway response template is plain variable substitution: it can
+    neither read ``errorFormat`` nor set the HTML charset.
+    """
+    request = read_request(event)
+    return error_response(-1000, 404, ERRORS[-1000][1], unknown_path_format(request.params, event), request.request_id)
+
+
+def unknown_path_format(params: RawParams, event: dict[str, Any]) -> str:
+    """``errorFormat`` when it is valid; when it is absent, JSON only if ``Accept`` prefers it to HTML."""
+    try:
+        if params.get("errorFormat"):
+            return parse_error_format(params)
+    except ApiError:
+        return "html"  # as an invalid errorFormat is rendered on the token routes
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    return "json" if prefers_json(headers.get("accept", "")) else "html"
+
+
+def prefers_json(accept: str) -> bool:
+    """True when ``Accept`` gives application/json a higher quality than text/html (RFC 9110 section 12.5.1).
+
+    Media types are compared whole: ``application/jsonx`` is not JSON. At equal quality the
+    type named outright beats one reached through a wildcard (``application/json, */*``
+    asks for JSON); a full tie goes to HTML, the contract's default.
+    """
+    quality = {"json": 0.0, "html": 0.0}
+    specificity = {"json": -1, "html": -1}
+    for part in accept.split(","):
+        media_type, *parameters = (piece.strip() for piece in part.split(";"))
+        q = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        media_type = media_type.lower()
+        for kind, full, family in (("json", "application/json", "application/*"), ("html", "text/html", "text/*")):
+            rank = {full: 2, family: 1, "*/*": 0}.get(media_type)
+            if rank is not None and rank > specificity[kind]:  # the most specific range decides
+                quality[kind], specificity[kind] = q, rank
+    return (quality["json"], specificity["json"]) > (quality["html"], specificity["html"]) and quality["json"] > 0
+
+
 def lambda_handler_for(drm: Drm) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The Lambda entry point of one route (metrics and logging happen inside, tracing around it)."""
 
@@ -85,3 +134,8 @@ def lambda_handler_for(drm: Drm) -> Callable[[dict[str, Any], Any], dict[str, An
         return handle_token_request(drm, event, str(getattr(context, "aws_request_id", "")))
 
     return lambda_entry(lambda_handler)
+
+
+def unknown_path_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The Lambda entry point of the catch-all route."""
+    return handle_unknown_path(event)
