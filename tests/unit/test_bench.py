@@ -8,7 +8,7 @@ from unittest import mock
 
 import pytest
 
-from bench import calls, service
+from bench import calls, refusals, service
 from drmtoken import runtime
 
 
@@ -29,3 +29,9 @@ def test_service_time_splits_into_the_boto3_call_and_the_rest(bench_environment:
 
 def test_dynamodb_calls_per_request_are_counted(bench_environment: None) -> None:
     assert calls.measure() == {"success": 1, "validation failure": 0, "auth failure": 1, "allowance used up": 1}
+
+
+def test_refusal_timing_compares_both_refusals(bench_environment: None) -> None:
+    timing = refusals.measure(5)
+    assert timing["wrong_secret_p50_ms"] > 0 and timing["unknown_p50_ms"] > 0
+    assert timing["difference_us"] == (timing["wrong_secret_p50_ms"] - timing["unknown_p50_ms"]) * 1000

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from drmtoken import aws, runtime
+from drmtoken import aws, runtime, service
 from drmtoken.store import CustomerStore
 from tests.apigw import rest_event
 from tests.conftest import FUNCTIONS, TEMPLATE, WV_PATH, error_of, invoke
@@ -100,3 +100,26 @@ def test_dynamodb_that_never_answers_is_503_within_bounds(
     runtime.reset()
     assert invoke(rest_event("GET", WV_PATH, widevine(authenticator)))["statusCode"] == 200
     assert store.get_customer("acme").issued["test"] == 1
+
+
+def test_every_authentication_refusal_waits_out_the_same_floor(
+    authenticator: str, store: CustomerStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unknown customer and wrong secret both sleep to the floor; other refusals and successes do not."""
+    waits: list[float] = []
+    monkeypatch.setattr(service.time, "sleep", waits.append)
+    store.set_limit("acme", "test", 1)
+    cases = [
+        ("acme,5" + "5" * 31, 401),  # wrong secret: DynamoDB returns the item
+        ("acmx,5" + "5" * 31, 401),  # unknown customer: it returns nothing
+        (authenticator, 200),
+        (authenticator, 403),  # -2019
+    ]
+    for who, status in cases:
+        before = len(waits)
+        assert invoke(rest_event("GET", WV_PATH, widevine(who)))["statusCode"] == status
+        slept = waits[before:]
+        if status == 401:
+            assert len(slept) == 1 and 0 < slept[0] <= service.AUTHENTICATION_FAILURE_FLOOR
+        else:
+            assert slept == []

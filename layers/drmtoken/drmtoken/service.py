@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,8 @@ from .params import DEFAULT_EXPIRATION, Authenticator, Drm, Expiration, parse_pa
 from .request import RawParams
 from .runtime import Runtime
 from .token import seal_token
+
+AUTHENTICATION_FAILURE_FLOOR = 0.025  # seconds; see uniform_authentication_failures
 
 # Parameters that shape the token but are not policy claims of their own.
 _NOT_CLAIMS = {"customerAuthenticator", "contentKey", "kek", "ek", "expirationTime", "wvExtension", "fpExtension"}
@@ -74,12 +77,12 @@ def issue_token(
     settings = runtime.settings
     route = settings.route(drm)
     keyring = runtime.keyring.get()
-    content_key = key_source.content_key
-    if content_key is None:
-        content_key = _stored_content_key(runtime, authenticator, drm, values["kid"], key_source.stored_kek)
-
     token_id = secrets.token_hex(16)  # also the charge's idempotency token
-    runtime.store.charge_token(authenticator, settings.environment, drm, route.enabled, token_id)
+    with uniform_authentication_failures():
+        content_key = key_source.content_key
+        if content_key is None:
+            content_key = _stored_content_key(runtime, authenticator, drm, values["kid"], key_source.stored_kek)
+        runtime.store.charge_token(authenticator, settings.environment, drm, route.enabled, token_id)
 
     issued_at = clock()
     try:
@@ -93,6 +96,27 @@ def issue_token(
     )
     token = seal_token(keyring, drm.value, claims)
     return IssuedToken(url=f"{route.license_url}?ExpressPlayToken={token}", claims=claims)
+
+
+@contextlib.contextmanager
+def uniform_authentication_failures(floor: float | None = None) -> Iterator[None]:
+    """A -2018 from the account is answered no sooner than ``floor`` seconds after the account call began.
+
+    DynamoDB returns the customer's item with a failed condition when the customer exists
+    (wrong secret) and nothing when it does not; parsing that item alone costs botocore
+    ~40 us, enough for a caller timing many refusals to learn which customer ids exist.
+    Both refusals wait out the same floor, far above that difference and above a usual
+    DynamoDB round trip. Only refusals pay it; a brute-force caller is slowed as well.
+    """
+    started = time.monotonic()
+    try:
+        yield
+    except ApiError as error:
+        if error.code == -2018:
+            remaining = started + (AUTHENTICATION_FAILURE_FLOOR if floor is None else floor) - time.monotonic()
+            if remaining > 0:
+                time.sleep(remaining)
+        raise
 
 
 def _stored_content_key(runtime: Runtime, authenticator: Authenticator, drm: Drm, kid: str, kek: bytes | None) -> bytes:
