@@ -13,7 +13,7 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from bench.calls import USED_UP_ITEM
 from bench.service import QUERIES, WARM_UP, prepare_environment, quiet_stdout
@@ -54,7 +54,9 @@ def measure(calls: int) -> dict[str, float]:
     answer: dict[str, bytes] = {}
 
     def reply(request: Any, **_: Any) -> AWSResponse:
-        headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "bench"}
+        headers = HTTPHeaders()
+        headers["Content-Type"] = "application/x-amz-json-1.0"
+        headers["x-amzn-RequestId"] = "bench"
         return AWSResponse(request.url, 400, headers, _Body(answer["body"]))
 
     client.meta.events.register_first("before-send.dynamodb", reply)

@@ -107,7 +107,7 @@ def test_every_authentication_refusal_waits_out_the_same_floor(
 ) -> None:
     """Unknown customer and wrong secret both sleep to the floor; other refusals and successes do not."""
     waits: list[float] = []
-    monkeypatch.setattr(service.time, "sleep", waits.append)
+    monkeypatch.setattr(time, "sleep", waits.append)  # service calls time.sleep
     store.set_limit("acme", "test", 1)
     cases = [
         ("acme,5" + "5" * 31, 401),  # wrong secret: DynamoDB returns the item
