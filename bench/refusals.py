@@ -82,8 +82,12 @@ def measure(calls: int) -> dict[str, float]:
         client.meta.events.unregister("before-send.dynamodb", reply)
     wrong_ms = statistics.median(samples["wrong secret"]) * 1000
     unknown_ms = statistics.median(samples["unknown customer"]) * 1000
+    # The attacker's own measure: in how many interleaved pairs was the wrong secret slower?
+    pairs = list(zip(samples["wrong secret"], samples["unknown customer"], strict=True))
+    slower = sum(wrong > unknown for wrong, unknown in pairs) / len(pairs)
     return {
         "wrong_secret_p50_ms": wrong_ms,
         "unknown_p50_ms": unknown_ms,
         "difference_us": (wrong_ms - unknown_ms) * 1000,
+        "wrong_slower_share": slower,
     }

@@ -35,3 +35,4 @@ def test_refusal_timing_compares_both_refusals(bench_environment: None) -> None:
     timing = refusals.measure(5)
     assert timing["wrong_secret_p50_ms"] > 0 and timing["unknown_p50_ms"] > 0
     assert timing["difference_us"] == (timing["wrong_secret_p50_ms"] - timing["unknown_p50_ms"]) * 1000
+    assert 0 <= timing["wrong_slower_share"] <= 1
