@@ -8,10 +8,11 @@ from urllib.parse import urlencode
 from botocore.stub import Stubber
 
 from bench.service import AUTH, QUERIES, prepare_environment, quiet_stdout
-from drmtoken import runtime
-from drmtoken.params import hash_secret
-from drmtoken_cli.local import LocalContext, rest_event
-from drmtoken_cli.template import Template
+from drmtoken.adapters import aws
+from drmtoken.core.account import hash_secret
+from drmtoken_cli.devserver.events import rest_event
+from drmtoken_cli.devserver.lambda_host import LocalContext
+from tests.support.lambdas import TEMPLATE
 
 # What the customers table answers in each case: None = success, else the item returned with the failure.
 USED_UP_ITEM = {
@@ -36,10 +37,10 @@ def cancellation(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def measure() -> dict[str, int]:
-    template = Template()
+    template = TEMPLATE
     prepare_environment(template)
     handler = template.functions()["WidevineFunction"].load_handler()
-    client = runtime.get_runtime().store.client
+    client = aws.client("dynamodb")
     counts: dict[str, int] = {}
     for name, (query, refusal, status) in CASES.items():
         calls: list[str] = []

@@ -30,8 +30,8 @@ os.environ.update({env!r})
 started = time.perf_counter()
 import app
 from botocore.stub import Stubber
-from drmtoken import runtime
-client = runtime.get_runtime().store.client
+from drmtoken.adapters import aws
+client = aws.client("dynamodb")
 class Context:
     function_name, memory_limit_in_mb, aws_request_id = "bench", 512, "r1"
     invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
@@ -76,11 +76,11 @@ def first_request_code() -> str:
     from urllib.parse import urlencode
 
     from bench.service import QUERIES
-    from drmtoken.token import Keyring
-    from drmtoken_cli.local import rest_event
-    from drmtoken_cli.template import Template
+    from drmtoken.core.token import Keyring
+    from drmtoken_cli.devserver.events import rest_event
+    from tests.support.lambdas import TEMPLATE
 
-    env = dict(Template().functions()["WidevineFunction"].environment)
+    env = dict(TEMPLATE.functions()["WidevineFunction"].environment)
     env.update(
         TOKEN_KEYRING=Keyring.generate_json("b1"),
         AWS_ACCESS_KEY_ID="bench",

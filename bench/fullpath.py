@@ -13,9 +13,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from bench.service import AUTH, QUERIES, percentile
-from drmtoken.token import Keyring
-from drmtoken_cli.local import free_port
-from tests.dynamodb_local import dynamodb_local
+from drmtoken.core.token import Keyring
+from drmtoken_cli.devserver.net import free_port
+from tests.support.dynamodb_local import dynamodb_local
 
 DRMTOKEN = Path(sys.executable).parent / "drmtoken"
 _TIMING = re.compile(r"dynamodb;dur=([\d.]+), total;dur=([\d.]+)")
@@ -104,9 +104,9 @@ def measure(requests_per_level: int) -> dict[int, dict[str, float]]:
 def _add_known_authenticator(endpoint: str, secret: str) -> None:
     import boto3
 
-    from drmtoken.store import CustomerStore
+    from drmtoken_cli.admin_store import AdminStore
 
     client = boto3.client(
         "dynamodb", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="b", aws_secret_access_key="b"
     )
-    CustomerStore(client, "drm-token-customers", "drm-token-content-keys").add_authenticator("bench", "test", secret)
+    AdminStore(client, "drm-token-customers", "drm-token-content-keys").add_authenticator("bench", "test", secret)

@@ -17,9 +17,10 @@ from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from bench.calls import USED_UP_ITEM
 from bench.service import QUERIES, WARM_UP, prepare_environment, quiet_stdout
-from drmtoken import runtime
-from drmtoken_cli.local import LocalContext, rest_event
-from drmtoken_cli.template import Template
+from drmtoken.adapters import aws
+from drmtoken_cli.devserver.events import rest_event
+from drmtoken_cli.devserver.lambda_host import LocalContext
+from tests.support.lambdas import TEMPLATE
 
 
 class _Body:
@@ -45,10 +46,10 @@ def cancellation(item: dict[str, Any] | None) -> bytes:
 
 def measure(calls: int) -> dict[str, float]:
     """p50 in ms of each refusal, and their difference in microseconds."""
-    template = Template()
+    template = TEMPLATE
     prepare_environment(template)
     handler = template.functions()["WidevineFunction"].load_handler()
-    client = runtime.get_runtime().store.client
+    client = aws.client("dynamodb")
     wrong_secret = ("bench", cancellation({**USED_UP_ITEM, "tokensIssued_test": {"N": "0"}}))
     unknown = ("bencx", cancellation(None))  # same length of id: the requests are the same size
     answer: dict[str, bytes] = {}

@@ -22,10 +22,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import aes_key_unwrap
 
 from drmtoken import runtime
-from drmtoken.token import Keyring
-from drmtoken_cli import local
-from drmtoken_cli.local import LocalContext, rest_event
-from drmtoken_cli.template import Template
+from drmtoken.adapters import aws
+from drmtoken.core.token import Keyring
+from drmtoken_cli.devserver.events import rest_event
+from drmtoken_cli.devserver.lambda_host import LocalContext
+from drmtoken_cli.devserver.lambda_host import prepare_environment as prepare_functions_environment
+from drmtoken_cli.devserver.template import Template
+from tests.support.lambdas import TEMPLATE
 
 AUTH = "bench,0123456789abcdef0123456789abcdef"
 KEK = "000102030405060708090a0b0c0d0e0f"
@@ -70,10 +73,10 @@ def quiet_stdout() -> Iterator[None]:
             os.close(saved)
 
 
-def prepare_environment(template: Template) -> None:
+def prepare_environment(template: Template = TEMPLATE) -> None:
     """The functions' environment as `serve` sets it, with a fresh keyring and no real AWS."""
     os.environ["TOKEN_KEYRING"] = Keyring.generate_json("b1")
-    local.prepare_environment(template.functions(), "test")
+    prepare_functions_environment(template, "test")
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
     for name in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
         os.environ.pop(name, None)
@@ -82,7 +85,7 @@ def prepare_environment(template: Template) -> None:
 
 def time_handler(handler: Callable[..., Any], event: dict[str, Any], calls: int) -> list[float]:
     """Per-call seconds of the warm handler, with the DynamoDB answer stubbed in-process."""
-    client = runtime.get_runtime().store.client
+    client = aws.client("dynamodb")
     with Stubber(client) as stubber:
         for _ in range(calls + WARM_UP):
             stubber.add_response("transact_write_items", {})
@@ -91,7 +94,7 @@ def time_handler(handler: Callable[..., Any], event: dict[str, Any], calls: int)
 
 def time_handler_without_client_call(handler: Callable[..., Any], event: dict[str, Any], calls: int) -> list[float]:
     """The same, with the boto3 call itself replaced by its answer: what the service costs around it."""
-    client = runtime.get_runtime().store.client
+    client = aws.client("dynamodb")
     client.transact_write_items = lambda **_: {}  # an instance attribute shadows the generated method
     try:
         return _time_calls(handler, event, calls)
@@ -136,7 +139,7 @@ def time_floor(drm: str, calls: int) -> list[float]:
 
 
 def measure(calls: int) -> dict[str, dict[str, float]]:
-    template = Template()
+    template = TEMPLATE
     prepare_environment(template)
     functions = template.functions()
     results: dict[str, dict[str, float]] = {}

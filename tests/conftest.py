@@ -1,24 +1,14 @@
-"""Shared fixtures: a sandboxed AWS environment, tables built from template.yaml, a customer."""
+"""Fixtures for every test: a sandboxed AWS environment, a keyring, the functions' environment."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
 from drmtoken import runtime
-from drmtoken.token import Keyring
-from drmtoken_cli.local import LocalContext, match_route
-from drmtoken_cli.template import Template
-
-TEMPLATE = Template()
-FUNCTIONS = TEMPLATE.functions()
-WV_PATH = "/hms/wv/token"
-FP_PATH = "/hms/fp/token"
-
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+from drmtoken.core.token import Keyring
+from tests.support.lambdas import FUNCTIONS
 
 
 @pytest.fixture(autouse=True)
@@ -54,24 +44,3 @@ def service_env(monkeypatch: pytest.MonkeyPatch, keyring_json: str) -> dict[str,
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("TOKEN_KEYRING_SECRET", raising=False)
     return env
-
-
-def invoke(event: dict[str, Any], lambda_request_id: str | None = None) -> dict[str, Any]:
-    """Run an event through the handler that template.yaml routes its path and method to."""
-    spec = match_route(FUNCTIONS, event["path"], event["httpMethod"])
-    assert spec is not None, f"template.yaml routes no function for {event['httpMethod']} {event['path']}"
-    handler: Handler = spec.load_handler()
-    context = LocalContext(spec.logical_id)
-    if lambda_request_id is not None:
-        context.aws_request_id = lambda_request_id
-    return handler(event, context)
-
-
-def error_of(response: dict[str, Any]) -> tuple[int, int, str]:
-    """(status, code, content type) of an error response in either format."""
-    content_type = response["headers"]["Content-Type"]
-    if content_type == "application/json":
-        code = json.loads(response["body"])["errorCode"]
-    else:
-        code = int(response["body"].split("<h1>Error ", 1)[1].split("<", 1)[0])
-    return response["statusCode"], code, content_type

@@ -1,6 +1,6 @@
 """FairPlay token route: GET and POST /hms/fp/token. All behaviour lives in the drmtoken layer."""
 
-from drmtoken.api import lambda_handler_for
-from drmtoken.params import Drm
+from drmtoken.core.drm import Drm
+from drmtoken.issue.api import lambda_handler_for
 
 lambda_handler = lambda_handler_for(Drm.FAIRPLAY)

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from drmtoken import aws
-from drmtoken.store import CustomerStore
-from drmtoken_cli.local import free_port
-from drmtoken_cli.tables import create_tables
-from tests.conftest import TEMPLATE
-from tests.dynamodb_local import DynamoDBLocalUnavailable, LocalEngine
-from tests.dynamodb_local import dynamodb_local as start_dynamodb_local
-
-DRMTOKEN = Path(sys.executable).parent / "drmtoken"
+from drmtoken.adapters import aws
+from drmtoken_cli.admin_store import AdminStore
+from drmtoken_cli.devserver.net import free_port
+from drmtoken_cli.devserver.tables import create_tables
+from tests.support.dynamodb_local import DynamoDBLocalUnavailable, LocalEngine
+from tests.support.dynamodb_local import dynamodb_local as start_dynamodb_local
+from tests.support.lambdas import TEMPLATE
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +40,7 @@ def local_env(
     client = aws.client("dynamodb")
     for name in client.list_tables()["TableNames"]:
         client.delete_table(TableName=name)
-    create_tables(client, template=TEMPLATE)
+    create_tables(client, TEMPLATE)
     return {**service_env, "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_local}
 
 
@@ -60,31 +54,8 @@ def env(local_env: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.fixture
-def local_store(local_env: dict[str, str]) -> CustomerStore:
-    return CustomerStore(aws.client("dynamodb"), local_env["CUSTOMERS_TABLE"], local_env["CONTENT_KEYS_TABLE"])
-
-
-def subprocess_env(extra: dict[str, str]) -> dict[str, str]:
-    """A clean environment for a child process: no profile, fake keys, only what the test gives."""
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT", "TMPDIR")}
-    return {
-        **keep,
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "PYTHONUNBUFFERED": "1",
-        **extra,
-    }
-
-
-def drmtoken(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run the installed `drmtoken` command."""
-    result = subprocess.run(
-        [str(DRMTOKEN), *args], env=subprocess_env(env), capture_output=True, text=True, timeout=60, check=False
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"drmtoken {' '.join(args)} failed ({result.returncode}): {result.stderr}")
-    return result
+def local_store(local_env: dict[str, str]) -> AdminStore:
+    return AdminStore(aws.client("dynamodb"), local_env["CUSTOMERS_TABLE"], local_env["CONTENT_KEYS_TABLE"])
 
 
 @pytest.fixture

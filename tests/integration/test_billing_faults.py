@@ -12,29 +12,29 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from drmtoken import runtime
-from drmtoken.store import CustomerStore
-from tests.apigw import rest_event
-from tests.conftest import FP_PATH, WV_PATH, error_of, invoke
-from tests.dynamodb_local import LocalEngine
-from tests.faults import AnswerDropper
-from tests.requests import REMOVE, RFC3394_KEK, fairplay, widevine
+from drmtoken_cli.admin_store import AdminStore
+from tests.support.apigw import rest_event
+from tests.support.dynamodb_local import LocalEngine
+from tests.support.faults import AnswerDropper
+from tests.support.lambdas import FP_PATH, WV_PATH, error_of, invoke
+from tests.support.requests import REMOVE, RFC3394_KEK, fairplay, widevine
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def one_token_left(local_store: CustomerStore) -> str:
+def one_token_left(local_store: AdminStore) -> str:
     """A customer who has used 0 of 1 tokens."""
     local_store.create_customer("acme", widevine=True, fairplay=True, limits={"test": 1})
     return "acme," + local_store.add_authenticator("acme", "test")
 
 
-def issued(store: CustomerStore) -> int:
+def issued(store: AdminStore) -> int:
     return store.get_customer("acme").issued["test"]
 
 
 def test_a_dropped_answer_is_retried_and_counts_once(
-    one_token_left: str, local_store: CustomerStore, local_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    one_token_left: str, local_store: AdminStore, local_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writes = ("UpdateItem", "TransactWriteItems")  # the charge, whichever write it is made of
     with AnswerDropper(local_env["AWS_ENDPOINT_URL_DYNAMODB"], writes) as proxy:
@@ -48,7 +48,7 @@ def test_a_dropped_answer_is_retried_and_counts_once(
 
 
 def test_engine_paused_1_5_s_answers_200_and_counts_once(
-    one_token_left: str, local_store: CustomerStore, dynamodb_engine: LocalEngine
+    one_token_left: str, local_store: AdminStore, dynamodb_engine: LocalEngine
 ) -> None:
     runtime.get_runtime()  # a warm function: the client exists before the engine stalls
     started = time.monotonic()
@@ -61,7 +61,7 @@ def test_engine_paused_1_5_s_answers_200_and_counts_once(
 
 
 def test_engine_paused_past_the_deadline_counts_at_most_once_per_request(
-    local_store: CustomerStore, dynamodb_engine: LocalEngine
+    local_store: AdminStore, dynamodb_engine: LocalEngine
 ) -> None:
     local_store.create_customer("acme", widevine=True, fairplay=True, limits={})
     authenticator = "acme," + local_store.add_authenticator("acme", "test")
@@ -79,7 +79,7 @@ def test_engine_paused_past_the_deadline_counts_at_most_once_per_request(
     assert max(counts) <= 2
 
 
-def test_failing_key_store_requests_never_starve_valid_ones(local_store: CustomerStore) -> None:
+def test_failing_key_store_requests_never_starve_valid_ones(local_store: AdminStore) -> None:
     """60 -4019 requests on one route beside 20 valid ones on the other, with exactly 20 tokens allowed."""
     local_store.create_customer("acme", widevine=True, fairplay=True, limits={"test": 20})
     authenticator = "acme," + local_store.add_authenticator("acme", "test")

@@ -9,13 +9,13 @@ from typing import Any
 import boto3
 import pytest
 
-from drmtoken.token import Keyring, open_token
-from drmtoken_cli.demo import DEMO_AUTHENTICATOR, DEMO_CUSTOMER, DEMO_SECRET
-from drmtoken_cli.local import free_port
-from tests.apigw import rest_event
-from tests.conftest import FP_PATH, WV_PATH, error_of, invoke
-from tests.integration.conftest import drmtoken
-from tests.requests import REMOVE, RFC3394_EK, RFC3394_KEK, RFC3394_KEY, fairplay, widevine
+from drmtoken.core.token import Keyring, open_token
+from drmtoken_cli.devserver.demo import DEMO_AUTHENTICATOR, DEMO_CUSTOMER, DEMO_SECRET
+from drmtoken_cli.devserver.net import free_port
+from tests.support.apigw import rest_event
+from tests.support.cli import drmtoken
+from tests.support.lambdas import FP_PATH, WV_PATH, error_of, invoke
+from tests.support.requests import REMOVE, RFC3394_EK, RFC3394_KEK, RFC3394_KEY, fairplay, widevine
 
 pytestmark = pytest.mark.integration
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -153,10 +153,10 @@ def test_unreachable_engine_is_one_line(env: dict[str, str]) -> None:
 
 def test_invoke_runs_an_event_file_like_sam_local_invoke(env: dict[str, str]) -> None:
     drmtoken("customers", "create", DEMO_CUSTOMER, env=env)
-    from drmtoken import aws
-    from drmtoken.store import CustomerStore  # add the demo's known secret, as `serve` does
+    from drmtoken.adapters import aws
+    from drmtoken_cli.admin_store import AdminStore  # add the demo's known secret, as `serve` does
 
-    CustomerStore(aws.client("dynamodb"), "drm-token-customers", "drm-token-content-keys").add_authenticator(
+    AdminStore(aws.client("dynamodb"), "drm-token-customers", "drm-token-content-keys").add_authenticator(
         DEMO_CUSTOMER, "test", secret=DEMO_SECRET
     )
     result = drmtoken("invoke", "WidevineFunction", str(EVENTS / "wv-get-kek-ek.json"), env=env)

@@ -11,8 +11,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from drmtoken.token import Keyring, open_token, seal_token
-from tests.integration.conftest import drmtoken
+from drmtoken.core.token import Keyring, open_token, seal_token
+from tests.support.cli import drmtoken
 
 pytestmark = pytest.mark.integration
 

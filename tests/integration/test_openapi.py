@@ -11,8 +11,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from drmtoken.token import Keyring
-from tests.integration.test_serve import Server, start_server
+from drmtoken.core.token import Keyring
+from tests.support.server import Server, start_server
 
 pytestmark = pytest.mark.integration
 EXAMPLES_PER_OPERATION = 60

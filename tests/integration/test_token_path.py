@@ -9,21 +9,20 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from drmtoken import runtime
-from drmtoken.errors import ApiError
-from drmtoken.params import Drm
-from drmtoken.service import RequestContext, issue_token
-from drmtoken.store import CustomerStore
-from drmtoken_cli.local import free_port
-from tests.apigw import rest_event
-from tests.conftest import WV_PATH, error_of, invoke
-from tests.integration.conftest import drmtoken
-from tests.requests import widevine
+from drmtoken.core.drm import Drm
+from drmtoken.issue.service import issue_token
+from drmtoken_cli.admin_store import AdminStore
+from drmtoken_cli.devserver.net import free_port
+from tests.support.apigw import rest_event
+from tests.support.cli import drmtoken
+from tests.support.lambdas import WV_PATH, error_of, invoke
+from tests.support.requests import widevine
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def acme(local_store: CustomerStore) -> str:
+def acme(local_store: AdminStore) -> str:
     local_store.create_customer("acme", widevine=True, fairplay=True, limits={"test": 50})
     return "acme," + local_store.add_authenticator("acme", "test")
 
@@ -33,11 +32,7 @@ def test_200_parallel_requests_issue_exactly_the_limit(acme: str, local_env: dic
     params = {name: [value] for name, value in widevine(acme)}
 
     def request(_: int) -> int:
-        try:
-            issue_token(Drm.WIDEVINE, params, warm, time.time(), RequestContext())
-        except ApiError as error:
-            return error.code
-        return 0
+        return issue_token(Drm.WIDEVINE, params, warm, time.time()).code  # 0 when issued
 
     with ThreadPoolExecutor(max_workers=32) as pool:
         outcomes = list(pool.map(request, range(200)))
@@ -49,13 +44,13 @@ def test_200_parallel_requests_issue_exactly_the_limit(acme: str, local_env: dic
     assert json.loads(shown.stdout)["environments"]["test"]["tokensIssued"] == 50
 
 
-def test_revocation_takes_effect_on_the_next_request(acme: str, local_store: CustomerStore) -> None:
+def test_revocation_takes_effect_on_the_next_request(acme: str, local_store: AdminStore) -> None:
     assert invoke(rest_event("GET", WV_PATH, widevine(acme)))["statusCode"] == 200
     local_store.revoke_authenticator("acme", acme.split(",")[1])
     assert error_of(invoke(rest_event("GET", WV_PATH, widevine(acme))))[:2] == (401, -2018)
 
 
-def test_disabling_takes_effect_on_the_next_request(acme: str, local_store: CustomerStore) -> None:
+def test_disabling_takes_effect_on_the_next_request(acme: str, local_store: AdminStore) -> None:
     assert invoke(rest_event("GET", WV_PATH, widevine(acme)))["statusCode"] == 200
     local_store.set_status("acme", active=False)
     assert error_of(invoke(rest_event("GET", WV_PATH, widevine(acme))))[:2] == (401, -2031)
@@ -64,7 +59,7 @@ def test_disabling_takes_effect_on_the_next_request(acme: str, local_store: Cust
 
 
 def test_unreachable_engine_is_503_and_counts_nothing(
-    acme: str, local_store: CustomerStore, monkeypatch: pytest.MonkeyPatch
+    acme: str, local_store: AdminStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{free_port()}")
     runtime.reset()

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from drmtoken import aws, runtime
-from drmtoken.store import CustomerStore
-from tests.conftest import TEMPLATE
+from drmtoken.adapters import aws
+from drmtoken_cli.admin_store import AdminStore
+from tests.support.lambdas import TEMPLATE
 
 
 @pytest.fixture(scope="package")
@@ -28,19 +28,20 @@ def dynamodb(moto_session: Any, service_env: dict[str, str]) -> Iterator[Any]:
     moto_session.reset()
     client = aws.client("dynamodb")
     for arguments in TEMPLATE.tables().values():
-        client.create_table(**arguments)
+        client.create_table(**{k: v for k, v in arguments.items() if k != "TimeToLiveSpecification"})
     yield client
 
 
 @pytest.fixture
-def store(dynamodb: Any, service_env: dict[str, str]) -> CustomerStore:
-    return CustomerStore(dynamodb, service_env["CUSTOMERS_TABLE"], service_env["CONTENT_KEYS_TABLE"])
+def store(dynamodb: Any, service_env: dict[str, str]) -> AdminStore:
+    """The operator's view of the tables, to set the scene and read the result."""
+    return AdminStore(dynamodb, service_env["CUSTOMERS_TABLE"], service_env["CONTENT_KEYS_TABLE"])
 
 
 @pytest.fixture
-def authenticator(store: CustomerStore) -> str:
+def authenticator(store: AdminStore) -> str:
     """A live test-environment authenticator of customer ``acme``, entitled to both DRMs."""
-    store.create_customer("acme", widevine=True, fairplay=True, limits={})
+    store.create_customer("acme", widevine=True, fairplay=True)
     return "acme," + store.add_authenticator("acme", "test")
 
 
@@ -48,7 +49,7 @@ def authenticator(store: CustomerStore) -> str:
 def dynamodb_calls(dynamodb: Any) -> Iterator[list[str]]:
     """Names of the DynamoDB operations the token functions make."""
     calls: list[str] = []
-    client = runtime.get_runtime().store.client
+    client = aws.client("dynamodb")
 
     def record(model: Any, **_: Any) -> None:
         calls.append(model.name)

@@ -10,21 +10,22 @@ import pytest
 from botocore.exceptions import ClientError
 
 from drmtoken import runtime
-from drmtoken.store import CustomerStore
-from drmtoken.token import Keyring, open_token
-from drmtoken_cli.local import free_port
-from tests.apigw import rest_event
-from tests.conftest import FP_PATH, WV_PATH, error_of, invoke
-from tests.requests import fairplay, widevine
+from drmtoken.adapters import aws
+from drmtoken.core.token import Keyring, open_token
+from drmtoken_cli.admin_store import AdminStore
+from drmtoken_cli.devserver.net import free_port
+from tests.support.apigw import rest_event
+from tests.support.lambdas import FP_PATH, WV_PATH, error_of, invoke
+from tests.support.requests import fairplay, widevine
 
 
 @pytest.mark.parametrize(
     "error_code", ["ProvisionedThroughputExceededException", "ThrottlingException", "InternalServerError"]
 )
 def test_dynamodb_error_is_503_and_counts_nothing(
-    error_code: str, authenticator: str, store: CustomerStore, monkeypatch: pytest.MonkeyPatch
+    error_code: str, authenticator: str, store: AdminStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client = runtime.get_runtime().store.client
+    client = aws.client("dynamodb")
 
     def throttled(**_: Any) -> Any:
         raise ClientError({"Error": {"Code": error_code, "Message": "slow down"}}, "TransactWriteItems")
@@ -38,7 +39,7 @@ def test_dynamodb_error_is_503_and_counts_nothing(
 
 
 def test_unreachable_dynamodb_is_503_then_recovers(
-    authenticator: str, store: CustomerStore, monkeypatch: pytest.MonkeyPatch
+    authenticator: str, store: AdminStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{free_port()}")
     runtime.reset()
@@ -60,7 +61,7 @@ def test_keyring_from_secrets_manager(
 
 
 def test_secrets_manager_failure_at_cold_start_is_503_and_counts_nothing(
-    authenticator: str, keyring_json: str, store: CustomerStore, monkeypatch: pytest.MonkeyPatch
+    authenticator: str, keyring_json: str, store: AdminStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("TOKEN_KEYRING")
     monkeypatch.setenv("TOKEN_KEYRING_SECRET", "missing-keyring")
@@ -79,7 +80,7 @@ def test_unexpected_failure_is_500_without_internals(authenticator: str, monkeyp
     def broken(*_: Any, **__: Any) -> Any:
         raise RuntimeError("internal detail /var/task/x.py")
 
-    monkeypatch.setattr("drmtoken.service.seal_token", broken)
+    monkeypatch.setattr("drmtoken.issue.service.seal_token", broken)
     response = invoke(rest_event("GET", WV_PATH, widevine(authenticator)))
     assert error_of(response) == (500, -2030, "text/html; charset=utf-8")
     assert "internal detail" not in response["body"] and "Request id:" in response["body"]

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from drmtoken.store import CustomerStore
-from drmtoken.token import Keyring, open_token
-from drmtoken_cli.demo import DEMO_CUSTOMER, DEMO_SECRET
-from tests.conftest import error_of, invoke
-from tests.requests import RFC3394_KEY
+from drmtoken.core.token import Keyring, open_token
+from drmtoken_cli.admin_store import AdminStore
+from drmtoken_cli.devserver.demo import DEMO_CUSTOMER, DEMO_SECRET
+from tests.support.lambdas import error_of, invoke
+from tests.support.requests import RFC3394_KEY
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -40,7 +40,7 @@ def test_every_event_file_has_an_expectation() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_event_file(name: str, store: CustomerStore, keyring: Keyring) -> None:
+def test_event_file(name: str, store: AdminStore, keyring: Keyring) -> None:
     store.create_customer(DEMO_CUSTOMER, widevine=True, fairplay=True, limits={})
     store.add_authenticator(DEMO_CUSTOMER, "test", secret=DEMO_SECRET)
     response = invoke(json.loads((EVENTS / f"{name}.json").read_text()))

@@ -11,18 +11,20 @@ from typing import Any
 
 import pytest
 
-from drmtoken import aws, runtime, service
-from drmtoken.store import CustomerStore
-from tests.apigw import rest_event
-from tests.conftest import FUNCTIONS, TEMPLATE, WV_PATH, error_of, invoke
-from tests.requests import widevine
+from drmtoken import runtime
+from drmtoken.adapters import aws
+from drmtoken.issue import service
+from drmtoken_cli.admin_store import AdminStore
+from tests.support.apigw import rest_event
+from tests.support.lambdas import FUNCTIONS, TEMPLATE, WV_PATH, error_of, invoke
+from tests.support.requests import widevine
 
 
 @pytest.fixture
 def dynamodb_requests(dynamodb: Any) -> Iterator[list[tuple[str, int]]]:
     """(operation, request body size) of every DynamoDB call the token path makes."""
     seen: list[tuple[str, int]] = []
-    client = runtime.get_runtime().store.client
+    client = aws.client("dynamodb")
 
     def record(request: Any, **_: Any) -> None:
         seen.append((request.headers.get("X-Amz-Target", b"").decode(), len(request.body or b"")))
@@ -33,7 +35,7 @@ def dynamodb_requests(dynamodb: Any) -> Iterator[list[tuple[str, int]]]:
 
 
 def test_unknown_customer_and_wrong_secret_are_indistinguishable(
-    authenticator: str, store: CustomerStore, dynamodb_requests: list[tuple[str, int]]
+    authenticator: str, store: AdminStore, dynamodb_requests: list[tuple[str, int]]
 ) -> None:
     dynamodb_requests.clear()  # forget the fixture's own writes
     answers = []
@@ -86,7 +88,7 @@ def black_hole() -> Iterator[str]:
 
 
 def test_dynamodb_that_never_answers_is_503_within_bounds(
-    authenticator: str, store: CustomerStore, black_hole: str, monkeypatch: pytest.MonkeyPatch
+    authenticator: str, store: AdminStore, black_hole: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", black_hole)
     runtime.reset()
@@ -103,7 +105,7 @@ def test_dynamodb_that_never_answers_is_503_within_bounds(
 
 
 def test_every_authentication_refusal_waits_out_the_same_floor(
-    authenticator: str, store: CustomerStore, monkeypatch: pytest.MonkeyPatch
+    authenticator: str, store: AdminStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Unknown customer and wrong secret both sleep to the floor; other refusals and successes do not."""
     waits: list[float] = []

@@ -8,11 +8,11 @@ from urllib.parse import urlencode
 
 import pytest
 
-from drmtoken.store import CustomerStore
-from drmtoken.token import Keyring, open_token
-from tests.apigw import rest_event
-from tests.conftest import FP_PATH, WV_PATH, error_of, invoke
-from tests.requests import REMOVE, fairplay, widevine
+from drmtoken.core.token import Keyring, open_token
+from drmtoken_cli.admin_store import AdminStore
+from tests.support.apigw import rest_event
+from tests.support.lambdas import FP_PATH, WV_PATH, error_of, invoke
+from tests.support.requests import REMOVE, fairplay, widevine
 
 
 def raw_query(pairs: list[tuple[str, str]], raw: str) -> str:
@@ -31,7 +31,7 @@ def raw_query(pairs: list[tuple[str, str]], raw: str) -> str:
     ],
 )
 def test_bytes_that_are_not_utf8_are_invalid_in_the_query(
-    path: str, build: object, raw: str, code: int, authenticator: str, store: CustomerStore
+    path: str, build: object, raw: str, code: int, authenticator: str, store: AdminStore
 ) -> None:
     name = raw.split("=", 1)[0]
     pairs = build(authenticator, **{name: REMOVE, "errorFormat": "json"})  # type: ignore[operator]
@@ -42,7 +42,7 @@ def test_bytes_that_are_not_utf8_are_invalid_in_the_query(
 
 @pytest.mark.parametrize("base64_body", [False, True])
 def test_bytes_that_are_not_utf8_are_invalid_in_a_form_body(
-    base64_body: bool, authenticator: str, store: CustomerStore
+    base64_body: bool, authenticator: str, store: AdminStore
 ) -> None:
     form = urlencode(widevine(authenticator, kid=REMOVE, errorFormat="json")) + "&kid=%5Ecaf%E9"
     if base64_body:  # the raw byte itself, not percent-encoded, as a binary body arrives

@@ -8,10 +8,10 @@ import os
 
 import pytest
 
-from drmtoken_cli.keyring import KeyringUnavailable, rotated
-from tests.apigw import rest_event
-from tests.conftest import WV_PATH, error_of, invoke
-from tests.requests import widevine
+from drmtoken_cli.commands.keyring import KeyringUnavailable, rotated
+from tests.support.apigw import rest_event
+from tests.support.lambdas import WV_PATH, error_of, invoke
+from tests.support.requests import widevine
 
 MATERIAL = base64.b64encode(os.urandom(32)).decode()
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from drmtoken.store import CustomerStore
-from drmtoken_cli.demo import DEMO_CUSTOMER, DEMO_SECRET
-from tests.conftest import invoke
-from tests.requests import CONTENT_KEY, RFC3394_EK, RFC3394_KEK, RFC3394_KEY
-from tests.unit.test_error_codes import CASES, run
+from drmtoken_cli.admin_store import AdminStore
+from drmtoken_cli.devserver.demo import DEMO_CUSTOMER, DEMO_SECRET
+from tests.support.error_cases import CASES, run
+from tests.support.lambdas import invoke
+from tests.support.requests import CONTENT_KEY, RFC3394_EK, RFC3394_KEK, RFC3394_KEY
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -25,7 +25,7 @@ def secrets_in(text: str, secrets: set[str]) -> list[str]:
 
 def test_every_event_and_error_case_keeps_secrets_out_of_logs_metrics_and_bodies(
     authenticator: str,
-    store: CustomerStore,
+    store: AdminStore,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
@@ -59,8 +59,8 @@ def test_every_event_and_error_case_keeps_secrets_out_of_logs_metrics_and_bodies
 
 
 def test_reprs_hide_secrets(authenticator: str) -> None:
-    from drmtoken.keys import KeySource
-    from drmtoken.params import parse_authenticator
+    from drmtoken.core.keys import KeySource
+    from drmtoken.core.params import parse_authenticator
 
     parsed = parse_authenticator(authenticator)
     assert authenticator.split(",")[1] not in repr(parsed)

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from drmtoken import runtime
+from drmtoken.adapters import aws
+from drmtoken.core.token import Keyring, open_token
 from drmtoken.observability import request_record
-from drmtoken.token import Keyring, open_token
-from tests.apigw import rest_event
-from tests.conftest import FP_PATH, FUNCTIONS, WV_PATH, error_of, invoke
-from tests.requests import fairplay, widevine
+from tests.support.apigw import rest_event
+from tests.support.lambdas import FP_PATH, FUNCTIONS, WV_PATH, error_of, invoke
+from tests.support.requests import fairplay, widevine
 
 PROBE = """
 import sys
@@ -97,7 +97,7 @@ def test_a_failed_dependency_writes_a_warning_and_one_line(
     def throttled(**_: Any) -> Any:
         raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "TransactWriteItems")
 
-    monkeypatch.setattr(runtime.get_runtime().store.client, "transact_write_items", throttled)
+    monkeypatch.setattr(aws.client("dynamodb"), "transact_write_items", throttled)
     event = rest_event("GET", WV_PATH, widevine(authenticator))
     assert error_of(invoke(event, "lambda-req-3"))[:2] == (503, -2030)
 

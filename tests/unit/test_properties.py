@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drmtoken.errors import ERRORS
-from drmtoken.params import PARAMETERS
-from drmtoken.token import Keyring, open_token
-from tests.apigw import rest_event
-from tests.conftest import FP_PATH, WV_PATH, error_of, invoke
+from drmtoken.core.errors import ERRORS
+from drmtoken.core.token import Keyring, open_token
+from drmtoken.issue.params import PARAMETERS
+from tests.support.apigw import rest_event
+from tests.support.lambdas import FP_PATH, WV_PATH, error_of, invoke
 
 ANY_INPUT_EXAMPLES = 400
 VALID_EXAMPLES = 150

@@ -8,11 +8,11 @@ from urllib.parse import urlencode
 
 import pytest
 
-from drmtoken.store import CustomerStore
-from drmtoken.token import Keyring, open_token
-from tests.apigw import Pairs, rest_event
-from tests.conftest import FP_PATH, WV_PATH, error_of, invoke
-from tests.requests import CONTENT_KEY, IV, REMOVE, RFC3394_EK, RFC3394_KEK, RFC3394_KEY, fairplay, widevine
+from drmtoken.core.token import Keyring, open_token
+from drmtoken_cli.admin_store import AdminStore
+from tests.support.apigw import Pairs, rest_event
+from tests.support.lambdas import FP_PATH, WV_PATH, error_of, invoke
+from tests.support.requests import CONTENT_KEY, IV, REMOVE, RFC3394_EK, RFC3394_KEK, RFC3394_KEY, fairplay, widevine
 
 KID1 = "80ea8bc8a58f990ad1f76bc665b30bfa"  # first 16 bytes of SHA-1("kid1")
 VOLATILE = ("tokenId", "issuedAt", "expiresAt")
@@ -129,7 +129,7 @@ def test_key_from_longer_keks(kek: str, ek: str, authenticator: str, keyring: Ke
 
 
 @pytest.mark.parametrize("path", [WV_PATH, FP_PATH])
-def test_key_from_the_key_store(path: str, authenticator: str, keyring: Keyring, store: CustomerStore) -> None:
+def test_key_from_the_key_store(path: str, authenticator: str, keyring: Keyring, store: AdminStore) -> None:
     store.put_key("acme", KID1, bytes.fromhex(RFC3394_EK))
     build = widevine if path == WV_PATH else fairplay
     params = build(authenticator, contentKey=REMOVE, kek=RFC3394_KEK, kid="^kid1")
@@ -138,7 +138,7 @@ def test_key_from_the_key_store(path: str, authenticator: str, keyring: Keyring,
     assert store.get_customer("acme").issued["test"] == 1
 
 
-def test_failed_key_store_lookup_counts_no_token(authenticator: str, store: CustomerStore) -> None:
+def test_failed_key_store_lookup_counts_no_token(authenticator: str, store: AdminStore) -> None:
     store.put_key("acme", KID1, bytes.fromhex(RFC3394_EK))
     for kek in ("ff" * 16, RFC3394_KEK):
         params = widevine(authenticator, contentKey=REMOVE, kek=kek, kid="^kid1" if kek != RFC3394_KEK else "^other")
@@ -168,7 +168,7 @@ def test_empty_optional_values_count_as_not_given(authenticator: str, keyring: K
     assert "cookie" not in claims and "contentId" not in claims and "licenseDuration" not in claims
 
 
-def test_tokens_are_counted_per_environment(authenticator: str, store: CustomerStore) -> None:
+def test_tokens_are_counted_per_environment(authenticator: str, store: AdminStore) -> None:
     store.set_limit("acme", "test", 2)
     codes = [invoke(rest_event("GET", WV_PATH, widevine(authenticator)))["statusCode"] for _ in range(3)]
     assert codes == [200, 200, 403]
@@ -199,7 +199,7 @@ def test_dynamodb_calls_per_request(
     assert dynamodb_calls == expected
 
 
-def test_allowance_used_up_is_one_call(authenticator: str, store: CustomerStore, dynamodb_calls: list[str]) -> None:
+def test_allowance_used_up_is_one_call(authenticator: str, store: AdminStore, dynamodb_calls: list[str]) -> None:
     store.set_limit("acme", "test", 0)
     dynamodb_calls.clear()
     assert error_of(invoke(rest_event("GET", FP_PATH, fairplay(authenticator))))[1] == -2019

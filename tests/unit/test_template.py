@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from drmtoken.api import render_html_error
-from drmtoken.errors import ERRORS
-from tests.conftest import FUNCTIONS, TEMPLATE
+from drmtoken.apigw.responses import render_html_error
+from drmtoken.core.errors import ERRORS
+from tests.support.lambdas import FUNCTIONS, TEMPLATE
 
 RESOURCES: dict[str, Any] = TEMPLATE.resources
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from drmtoken.errors import TokenOpenError
-from drmtoken.token import Keyring, open_token, seal_token
+from drmtoken.core.errors import TokenOpenError
+from drmtoken.core.token import Keyring, open_token, seal_token
 
 CLAIMS: dict[str, Any] = {
     "tokenId": "t",

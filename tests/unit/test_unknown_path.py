@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from drmtoken.api import prefers_json
-from tests.apigw import rest_event
-from tests.conftest import error_of, invoke
+from drmtoken.apigw.responses import prefers_json
+from tests.support.apigw import rest_event
+from tests.support.lambdas import error_of, invoke
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .params import Drm
+from drmtoken.core.account import ENVIRONMENTS
+from drmtoken.core.drm import PROFILES, Drm
 
-ENVIRONMENTS = ("test", "prod")
 DEFAULT_CUSTOMERS_TABLE = "drm-token-customers"
 DEFAULT_CONTENT_KEYS_TABLE = "drm-token-content-keys"
 
@@ -19,10 +19,10 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class RouteSettings:
-    """What a deployment sets per DRM."""
+    """What a deployment sets per DRM: <PREFIX>_LICENSE_URL and <PREFIX>_ENABLED."""
 
     license_url: str  # the base that the token is appended to
-    enabled: bool  # off: requests are answered with the DRM's "not available" code, nothing counted
+    enabled: bool  # off: requests are answered with the DRM's "switched off" code, nothing counted
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,7 @@ class Settings:
     environment: str
     customers_table: str
     content_keys_table: str
-    widevine: RouteSettings
-    fairplay: RouteSettings
+    routes: Mapping[Drm, RouteSettings]
     keyring_json: str | None  # inline keyring, for local runs and tests
     keyring_secret: str | None  # Secrets Manager secret id or ARN, in AWS
     keyring_cache_seconds: int
@@ -45,25 +44,27 @@ class Settings:
         keyring_secret = env.get("TOKEN_KEYRING_SECRET") or None
         if not keyring_json and not keyring_secret:
             raise SettingsError("set TOKEN_KEYRING (inline JSON) or TOKEN_KEYRING_SECRET (secret id)")
+        routes = {
+            drm: RouteSettings(
+                license_url=env.get(
+                    f"{row.settings_prefix}_LICENSE_URL", f"https://{drm}.example.com/hms/{drm}/rights/"
+                ),
+                enabled=_flag(env, f"{row.settings_prefix}_ENABLED"),
+            )
+            for drm, row in PROFILES.items()
+        }
         return cls(
             environment=environment,
             customers_table=env.get("CUSTOMERS_TABLE", DEFAULT_CUSTOMERS_TABLE),
             content_keys_table=env.get("CONTENT_KEYS_TABLE", DEFAULT_CONTENT_KEYS_TABLE),
-            widevine=RouteSettings(
-                license_url=env.get("WIDEVINE_LICENSE_URL", "https://wv.example.com/hms/wv/rights/"),
-                enabled=_flag(env, "WIDEVINE_ENABLED"),
-            ),
-            fairplay=RouteSettings(
-                license_url=env.get("FAIRPLAY_LICENSE_URL", "https://fp.example.com/hms/fp/rights/"),
-                enabled=_flag(env, "FAIRPLAY_ENABLED"),
-            ),
+            routes=routes,
             keyring_json=keyring_json,
             keyring_secret=keyring_secret,
             keyring_cache_seconds=int(env.get("KEYRING_CACHE_SECONDS", "300")),
         )
 
     def route(self, drm: Drm) -> RouteSettings:
-        return self.widevine if drm is Drm.WIDEVINE else self.fairplay
+        return self.routes[drm]
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

@@ -1,0 +1,59 @@
+"""`drmtoken serve`, `drmtoken invoke` and `drmtoken tables create`: the service on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from drmtoken.core.account import ENVIRONMENTS
+from drmtoken_cli.arguments import port_number
+
+from . import Groups
+
+
+def register(groups: Groups) -> None:
+    tables = groups.add_parser("tables", help="create the tables of template.yaml (local engines)")
+    sub = tables.add_subparsers(dest="command", required=True, metavar="ACTION")
+    sub.add_parser("create", help="create missing tables exactly as template.yaml defines them").set_defaults(
+        func=tables_create
+    )
+
+    p = groups.add_parser("serve", help="the whole API on 127.0.0.1, as API Gateway and Lambda would answer")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=port_number, default=3000)
+    p.add_argument("--environment", choices=ENVIRONMENTS, default="test")
+    p.add_argument("--no-demo", dest="demo", action="store_false", help="do not create the demo customer")
+    p.add_argument(
+        "--server-timing",
+        action="store_true",
+        help="add a Server-Timing header: time spent in DynamoDB and in total (for benchmarks)",
+    )
+    p.set_defaults(func=serve)
+
+    p = groups.add_parser("invoke", help="run one event file through a function of template.yaml (sam local invoke)")
+    p.add_argument("function", help="logical id, e.g. WidevineFunction")
+    p.add_argument("event", type=Path)
+    p.add_argument("--environment", choices=ENVIRONMENTS, default="test")
+    p.set_defaults(func=invoke)
+
+
+def tables_create(args: argparse.Namespace) -> None:
+    from drmtoken.adapters.aws import client
+    from drmtoken_cli.devserver.tables import create_tables
+
+    names = {"CustomersTable": args.table, "ContentKeysTable": args.keys_table}
+    for name, was_created in create_tables(client("dynamodb"), args.load_template(), names).items():
+        print(f"{name}\t{'created' if was_created else 'exists'}")
+
+
+def serve(args: argparse.Namespace) -> None:
+    from drmtoken_cli.devserver.gateway import serve as serve_gateway
+
+    serve_gateway(args.load_template(), args.host, args.port, args.environment, args.demo, args.server_timing)
+
+
+def invoke(args: argparse.Namespace) -> None:
+    from drmtoken_cli.devserver.lambda_host import invoke_file
+
+    print(json.dumps(invoke_file(args.load_template(), args.function, args.event, args.environment), indent=2))

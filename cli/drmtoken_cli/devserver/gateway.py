@@ -1,0 +1,241 @@
+"""The local gateway of ``drmtoken serve``: the API on one machine, answering as API Gateway and the functions would."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import FrameType
+from typing import Any
+
+from drmtoken.apigw.responses import prefers_json
+from drmtoken_cli.errors import CommandError
+
+from .demo import DEMO_AUTHENTICATOR, ensure_demo_customer
+from .events import rest_event
+from .lambda_host import FunctionHost, prepare_environment
+from .local_keyring import local_keyring_file
+from .net import free_port
+from .template import Template
+
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit
+_ERROR_CODE = re.compile(r'"errorCode": (-?\d+)|<h1>Error (-?\d+)</h1>')
+
+
+def printable(text: str) -> str:
+    """``text`` with every non-printable character written as an escape (\\x1b, \\x08, \\n ...)."""
+    return "".join(c if c.isprintable() and c != "\\" else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+class DynamoTimer:
+    """Seconds this thread spent in DynamoDB calls, for the Server-Timing header."""
+
+    def __init__(self, client: Any) -> None:
+        self._local = threading.local()
+        client.meta.events.register("before-call.dynamodb", self._start)
+        client.meta.events.register("after-call.dynamodb", self._stop)
+
+    def _start(self, **_: Any) -> None:
+        self._local.started = time.perf_counter()
+
+    def _stop(self, **_: Any) -> None:
+        self._local.spent = self.spent() + time.perf_counter() - self._local.started
+
+    def spent(self) -> float:
+        return float(getattr(self._local, "spent", 0.0))
+
+    def reset(self) -> None:
+        self._local.spent = 0.0
+
+
+class Gateway(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the default backlog of 5 refuses bursts of concurrent clients
+
+    def __init__(self, address: tuple[str, int], host: FunctionHost, timer: DynamoTimer | None = None) -> None:
+        super().__init__(address, GatewayRequestHandler)
+        self.functions = host
+        self.timer = timer
+        self.not_found_status, self.not_found_templates = host.template.gateway_response("MISSING_AUTHENTICATION_TOKEN")
+
+
+class GatewayRequestHandler(BaseHTTPRequestHandler):
+    server: Gateway
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body are two writes: without this, Nagle's algorithm meets the
+        # client's delayed ACK and every keep-alive response waits ~40 ms.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def __getattr__(self, name: str) -> Any:
+        # BaseHTTPRequestHandler looks up do_<METHOD>: every method reaches routing, so the
+        # functions answer 405 themselves, as behind API Gateway's ANY method.
+        if name.startswith("do_"):
+            return self.handle_any
+        raise AttributeError(name)
+
+    def handle_any(self) -> None:
+        started = time.perf_counter()
+        framing_error = self.framing_error()
+        if framing_error is not None:
+            # The connection cannot be trusted past this request: answer, then close it.
+            self.close_connection = True
+            status, message = framing_error
+            self.send_answer(status, {"Content-Type": "application/json"}, json.dumps({"message": message}), started)
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self.send_answer(413, {"Content-Type": "application/json"}, '{"message":"Request Too Large"}', started)
+            return
+        body = self.rfile.read(length) if length else b""
+        event = rest_event(self.command, self.path, list(self.headers.items()), body)
+        if self.server.timer:
+            self.server.timer.reset()
+        spec = self.server.functions.route(event["path"], self.command)
+        if spec is None:
+            status, headers, text = self.not_found(event["requestContext"]["requestId"])
+        else:
+            response = self.server.functions.invoke(spec.logical_id, event)
+            status, headers, text = response["statusCode"], response.get("headers") or {}, response.get("body") or ""
+        if self.server.timer:
+            spent, total = self.server.timer.spent() * 1000, (time.perf_counter() - started) * 1000
+            headers = {**headers, "Server-Timing": f"dynamodb;dur={spent:.3f}, total;dur={total:.3f}"}
+        self.send_answer(status, headers, text, started)
+
+    def framing_error(self) -> tuple[int, str] | None:
+        """What API Gateway would answer for a body it cannot delimit; None when the framing is sound.
+
+        A chunked body is refused rather than read (411: API Gateway's REST APIs want a length),
+        and so is a Content-Length that is not one plain number: reading on would take the
+        body's bytes for the next request, or wait for bytes that never come.
+        """
+        if self.headers.get("Transfer-Encoding"):
+            return 411, "Length Required"
+        lengths = self.headers.get_all("Content-Length") or []
+        if len(lengths) > 1 or any(not re.fullmatch(r"[0-9]{1,12}", value.strip(), re.ASCII) for value in lengths):
+            return 400, "Bad Request"
+        return None
+
+    def not_found(self, request_id: str) -> tuple[int, dict[str, str], str]:
+        """API Gateway's MISSING_AUTHENTICATION_TOKEN response, as template.yaml shapes it."""
+        templates = self.server.not_found_templates
+        content_type = "application/json" if prefers_json(self.headers.get("Accept") or "") else "text/html"
+        body = templates[content_type].replace("$context.requestId", request_id)
+        return self.server.not_found_status, {"Content-Type": content_type, "Cache-Control": "no-store"}, body
+
+    def send_answer(self, status: int, headers: dict[str, str], text: str, started: float) -> None:
+        payload = text.encode("utf-8")
+        self.send_response_only(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("x-amzn-RequestId", "local")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+        match = _ERROR_CODE.search(text) if status != 200 else None
+        code = next((g for g in match.groups() if g), "-") if match else "0" if status == 200 else "-"
+        milliseconds = (time.perf_counter() - started) * 1000
+        # The access log: never the query string or body, which carry keys and secrets; and no
+        # control character from the request, which could forge lines or rewrite the terminal.
+        path = printable(self.path.split("?", 1)[0])
+        command = printable(self.command or "-")
+        print(f"{command} {path} {status} {code} {milliseconds:.1f}ms", file=sys.stderr, flush=True)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the default log, which would print the query string."""
+
+
+def start_storage() -> Any:
+    """Use the DynamoDB engine configured, or start moto's server on a free loopback port."""
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    if os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
+        say(f"storage: DynamoDB at {os.environ['AWS_ENDPOINT_URL_DYNAMODB']}")
+        return None
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # its request lines would repeat ours
+    port = free_port()
+    engine = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    engine.start()
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = f"http://127.0.0.1:{port}"
+    say(f"storage: embedded in-memory DynamoDB (moto) at http://127.0.0.1:{port}; data ends with this process")
+    return engine
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def curl_lines(base: str) -> list[str]:
+    key, iv = "00112233445566778899aabbccddeeff", "0f0e0d0c0b0a09080706050403020100"
+    return [
+        f"curl '{base}/hms/wv/token?customerAuthenticator={DEMO_AUTHENTICATOR}"
+        f"&kid=^kid1&contentKey={key}&securityLevel=1&hdcpOutputControl=0'",
+        f"curl '{base}/hms/fp/token?customerAuthenticator={DEMO_AUTHENTICATOR}&contentKey={key}&iv={iv}'",
+    ]
+
+
+def serve(template: Template, host: str, port: int, environment: str, demo: bool, server_timing: bool) -> None:
+    """Serve every route of the template on ``host:port`` until SIGTERM or Ctrl-C."""
+    from drmtoken.adapters.aws import client
+
+    from .tables import create_tables
+
+    functions = FunctionHost(template)
+    keyring_source = (
+        "TOKEN_KEYRING" if os.environ.get("TOKEN_KEYRING") else str(local_keyring_file(template.project_dir))
+    )
+    prepare_environment(template, environment)
+    for spec in functions.functions.values():  # import every handler up front, as Lambda's init phase does
+        spec.load_handler()
+    engine = start_storage()
+    try:
+        created = create_tables(client("dynamodb"), template)
+        say("tables: " + ", ".join(f"{name} ({'created' if new else 'exists'})" for name, new in created.items()))
+        timer = DynamoTimer(client("dynamodb")) if server_timing else None
+        try:
+            gateway = Gateway((host, port), functions, timer)
+        except (OSError, OverflowError) as error:  # busy port, unknown host, address not on this machine
+            reason = getattr(error, "strerror", None) or str(error)
+            raise CommandError(f"cannot listen on {host}:{port}: {reason}") from None
+        base = f"http://{host}:{gateway.server_address[1]}"
+        say(f"environment: {environment}; token keyring: {keyring_source}")
+        if demo:
+            from drmtoken_cli.admin_store import AdminStore
+
+            # The same tables the functions use: their variables are this process's now.
+            store = AdminStore(client("dynamodb"), os.environ["CUSTOMERS_TABLE"], os.environ["CONTENT_KEYS_TABLE"])
+            ensure_demo_customer(store, environment)
+            say(f"demo customer: {DEMO_AUTHENTICATOR}")
+            for line in curl_lines(base):
+                say(f"  {line}")
+        say(f"listening on {base} (Ctrl-C to stop)")
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            raise KeyboardInterrupt
+
+        # Both, explicitly: a process started in the background inherits SIGINT ignored.
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        try:
+            gateway.serve_forever(poll_interval=0.2)
+        except KeyboardInterrupt:
+            say("stopping")
+        finally:
+            gateway.server_close()
+    finally:
+        if engine is not None:
+            engine.stop()
+    say("stopped")

@@ -1,0 +1,115 @@
+"""Every error code the API can answer with, its HTTP status and its message.
+
+A new error is one line in ``ERRORS``. Messages never contain the rejected value:
+a rejected value may be a content key, a kek or an authenticator secret.
+``openapi.yaml``, the docs and the gateway bodies are checked against this table in
+``make test``. The one answer outside it is ``UNEXPECTED``: a bug, not a rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# code: (HTTP status, message)
+ERRORS: dict[int, tuple[int, str]] = {
+    # routing and framing
+    -1000: (404, "Invalid URL"),
+    -1001: (405, "Method not allowed: use GET or POST"),
+    -1002: (400, "Request too large or unreadable: at most 64 parameters, a 16 KiB form body and 4 KiB per value"),
+    -3004: (400, "Invalid errorFormat: must be html or json"),
+    # authentication and account
+    -2017: (401, "Missing customerAuthenticator"),
+    -2018: (401, "Invalid authenticator: expected <customerId>,<32 hex digit secret> of a live authenticator"),
+    -2031: (401, "Customer account is disabled"),
+    -2019: (403, "Token allowance used up"),
+    -6006: (403, "Customer is not entitled to FairPlay tokens"),
+    -6009: (403, "FairPlay tokens are switched off on this service"),
+    -7011: (403, "Widevine tokens are not enabled for this customer or service"),
+    # key material
+    -4018: (400, "Missing kid"),
+    -4020: (400, "Invalid kid: a hex kid must be exactly 32 hex digits"),
+    -4021: (400, "Invalid kid: the ^ form needs 1 to 64 characters after ^"),
+    -4022: (400, "Invalid kid: must be 32 hex digits or ^ followed by 1 to 64 characters"),
+    -2027: (400, "Invalid contentKey: must be 32 hex digits"),
+    -2005: (
+        400,
+        "Missing content key: give contentKey, or kek with ek or with a stored kid (not contentKey together with kek)",
+    ),
+    -4024: (
+        400,
+        "Invalid kek or ek: kek is 32, 48 or 64 hex digits, ek the 48 hex digit RFC 3394 wrap of the key",
+    ),
+    -4019: (400, "No stored key for this kid could be unwrapped with this kek"),
+    # token restrictions
+    -5003: (400, "Invalid generalFlags: must be 0000 or 00000000"),
+    -2002: (
+        400,
+        "Invalid expirationTime: RFC 3339 UTC time ending in Z or +N seconds, in the future and at most 30 days ahead",
+    ),
+    -2033: (400, "Invalid cookie: 1 to 32 printable ASCII characters"),
+    # Widevine policy
+    -1100: (400, "Invalid contentId: 1 to 256 printable characters"),
+    -7003: (400, "Missing securityLevel"),
+    -7004: (400, "Invalid securityLevel: must be an integer from 1 to 5"),
+    -7006: (400, "Missing hdcpOutputControl"),
+    -2008: (400, "Invalid hdcpOutputControl: must be an integer"),
+    -2034: (400, "Invalid hdcpOutputControl: must be 0, 1 or 2"),
+    -7007: (400, "Invalid licenseDuration: integer seconds from 0 to 2147483647"),
+    -7009: (400, "Invalid wvExtension: at most 16, each type,payload"),
+    -7002: (400, "Device binding (deviceId) is not supported for Widevine tokens"),
+    # FairPlay policy
+    -6003: (400, "Missing or invalid iv: must be 32 hex digits"),
+    -6007: (400, "Invalid rentalDuration: integer seconds from 0 to 2147483647"),
+    -6001: (400, "Invalid fpExtension: at most 16, each type,payload"),
+    -6008: (400, "Device binding (deviceId) is not supported for FairPlay tokens"),
+    # extensions, both DRMs
+    -2036: (400, "Invalid extension type: exactly 4 printable ASCII characters, no comma"),
+    -2037: (400, "Invalid extension payload: standard padded base64 of 1 to 1024 bytes"),
+    # tokens presented for redemption (reason appended: "Invalid token: expired")
+    -4010: (401, "Invalid token"),
+    # service: a dependency (DynamoDB, Secrets Manager) failed or throttled; the caller may retry
+    -2030: (503, "Service temporarily unavailable, please retry"),
+}
+
+# Anything no rule foresaw: 500, still code -2030, revealing nothing of the cause.
+UNEXPECTED = (500, "Internal error")
+
+
+@dataclass
+class ApiError(Exception):
+    """A request the API refuses with one of the codes above."""
+
+    code: int
+
+    def __post_init__(self) -> None:
+        if self.code not in ERRORS:
+            raise KeyError(f"unknown error code {self.code}")
+        super().__init__(self.code)
+
+    @property
+    def status(self) -> int:
+        return ERRORS[self.code][0]
+
+    @property
+    def message(self) -> str:
+        return ERRORS[self.code][1]
+
+
+class DependencyError(Exception):
+    """DynamoDB or Secrets Manager failed or throttled: the caller may retry (503, -2030)."""
+
+
+class TokenOpenError(Exception):
+    """A token that cannot be opened (code -4010); ``reason`` says why, one word for each cause."""
+
+    MALFORMED = "malformed"
+    UNKNOWN_KEY = "unknown-key"
+    WRONG_DRM = "wrong-drm"
+    TAMPERED = "tampered"
+    EXPIRED = "expired"
+
+    code = -4010
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason

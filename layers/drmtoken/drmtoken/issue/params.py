@@ -1,0 +1,51 @@
+"""The token routes' parameters, one row each (token-api.md, section 5), in the order they are checked."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from drmtoken.core.drm import Drm
+from drmtoken.core.params import (
+    MAX_DURATION,
+    MAX_EXTENSIONS,
+    Param,
+    hex_bytes,
+    integer_in,
+    parse_authenticator,
+    parse_content_id,
+    parse_cookie,
+    parse_expiration,
+    parse_extension,
+    parse_general_flags,
+    parse_kid,
+    reject,
+    route_table,
+)
+
+WV = (Drm.WIDEVINE,)
+FP = (Drm.FAIRPLAY,)
+
+PARAMETERS: tuple[Param, ...] = (
+    Param("customerAuthenticator", parse_authenticator, invalid=-2018, missing=-2017),
+    Param("kid", parse_kid, invalid=-4022, missing=-4018, drms=WV),
+    Param("kid", parse_kid, invalid=-4022, drms=FP),
+    Param("contentKey", hex_bytes(16), invalid=-2027),
+    Param("kek", hex_bytes(16, 24, 32), invalid=-4024),
+    Param("ek", hex_bytes(24), invalid=-4024),
+    Param("generalFlags", parse_general_flags, invalid=-5003),
+    Param("expirationTime", parse_expiration, invalid=-2002),
+    Param("cookie", parse_cookie, invalid=-2033),
+    Param("contentId", parse_content_id, invalid=-1100, drms=WV),
+    Param("securityLevel", integer_in(1, 5), invalid=-7004, missing=-7003, drms=WV),
+    Param("hdcpOutputControl", integer_in(0, 2, out_of_range=-2034), invalid=-2008, missing=-7006, drms=WV),
+    Param("licenseDuration", integer_in(0, MAX_DURATION), invalid=-7007, drms=WV),
+    Param("wvExtension", parse_extension, invalid=-7009, drms=WV, max_repeat=MAX_EXTENSIONS),
+    Param("deviceId", reject, invalid=-7002, drms=WV),
+    Param("iv", hex_bytes(16), invalid=-6003, missing=-6003, drms=FP),
+    Param("rentalDuration", integer_in(0, MAX_DURATION), invalid=-6007, drms=FP),
+    Param("fpExtension", parse_extension, invalid=-6001, drms=FP, max_repeat=MAX_EXTENSIONS),
+    Param("deviceId", reject, invalid=-6008, drms=FP),
+)
+
+ROUTE_PARAMETERS: Mapping[Drm, tuple[Param, ...]] = MappingProxyType({drm: route_table(PARAMETERS, drm) for drm in Drm})

@@ -1,0 +1,172 @@
+"""Issue one token: validate, charge once, seal; return what happened. Knows nothing of API Gateway."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from drmtoken.core.account import Authenticator
+from drmtoken.core.drm import Drm, DrmProfile, profile
+from drmtoken.core.errors import ApiError, DependencyError
+from drmtoken.core.keys import decide_key_source, unwrap_content_key
+from drmtoken.core.params import DEFAULT_EXPIRATION, Expiration, RawParams, parse_parameters
+from drmtoken.core.token import seal_token
+from drmtoken.runtime import Runtime
+
+from .params import ROUTE_PARAMETERS
+
+AUTHENTICATION_FAILURE_FLOOR = 0.025  # seconds; see uniform_authentication_failures
+
+# Parameters that shape the token but are not policy claims of their own.
+_NOT_CLAIMS = {"customerAuthenticator", "contentKey", "kek", "ek", "expirationTime", "wvExtension", "fpExtension"}
+# Claims safe to log: identifiers and the caller's own cookie, never key material.
+LOGGABLE_CLAIMS = ("tokenId", "customerId", "environment", "kid", "cookie", "contentId", "expiresAt")
+ISSUED = 0
+
+
+@dataclass
+class Outcome:
+    """What became of one token request."""
+
+    drm: Drm
+    code: int  # ISSUED, or the code of the refusal (-2030: a dependency failed)
+    facts: dict[str, Any]  # what is known about the request, safe to log: ids, kid, cookie, expiry
+    url: str | None = None  # the license URL with the token, when issued
+    claims: dict[str, Any] | None = field(default=None, repr=False)  # holds the content key
+    failure: str | None = None  # why a dependency failed, for the operator's log line
+
+    @property
+    def issued(self) -> bool:
+        return self.code == ISSUED
+
+
+def issue_token(
+    drm: Drm,
+    raw: RawParams,
+    runtime: Runtime,
+    now: float,
+    clock: Callable[[], float] = time.time,
+) -> Outcome:
+    """Validate, charge once, seal. ``now`` is the request's arrival; ``clock`` reads the time of sealing.
+
+    Everything that can refuse the request runs before the charge, so a request that ends
+    in an error never takes allowance: parameters, expiry, the keyring and the stored key.
+    Unexpected exceptions propagate: they are bugs, not outcomes.
+    """
+    facts: dict[str, Any] = {}
+    try:
+        url, claims = _issue(profile(drm), raw, runtime, now, clock, facts)
+    except ApiError as error:
+        return Outcome(drm, error.code, facts)
+    except DependencyError as error:
+        return Outcome(drm, -2030, facts, failure=str(error))
+    loggable = {name: claims[name] for name in LOGGABLE_CLAIMS if name in claims}
+    return Outcome(drm, ISSUED, {**facts, **loggable}, url=url, claims=claims)
+
+
+def _issue(
+    drm: DrmProfile, raw: RawParams, runtime: Runtime, now: float, clock: Callable[[], float], facts: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    values = parse_parameters(raw, ROUTE_PARAMETERS[drm.drm])
+    authenticator: Authenticator = values["customerAuthenticator"]
+    known = {"customerId": authenticator.customer_id, "kid": values.get("kid"), "cookie": values.get("cookie")}
+    facts.update({name: value for name, value in known.items() if value is not None})
+    key_source = decide_key_source(values, drm)
+    expiration: Expiration = values.get("expirationTime", DEFAULT_EXPIRATION)
+    expiration.resolve(now)  # refuses a past or too distant expiry before anything is counted
+
+    settings = runtime.settings
+    route = settings.route(drm.drm)
+    keyring = runtime.keyring.get()
+    token_id = secrets.token_hex(16)  # also the charge's idempotency token
+    with uniform_authentication_failures():
+        content_key = key_source.content_key
+        if content_key is None:
+            content_key = _stored_content_key(runtime, authenticator, drm, values["kid"], key_source.stored_kek)
+        runtime.accounts.charge(authenticator, settings.environment, drm, route.enabled, token_id)
+
+    issued_at = clock()
+    try:
+        expires_at = expiration.resolve(issued_at, earliest_issue=now)
+    except ApiError:
+        # An absolute expiry that passed while the charge was under way: give the token back.
+        runtime.accounts.refund(authenticator.customer_id, settings.environment, token_id)
+        raise
+    claims = build_claims(
+        drm, values, token_id, authenticator.customer_id, settings.environment, issued_at, expires_at, content_key
+    )
+    token = seal_token(keyring, drm.drm.value, claims)
+    return f"{route.license_url}?ExpressPlayToken={token}", claims
+
+
+@contextlib.contextmanager
+def uniform_authentication_failures(floor: float | None = None) -> Iterator[None]:
+    """A -2018 from the account is answered no sooner than ``floor`` seconds after the account call began.
+
+    DynamoDB returns the customer's item with a failed condition when the customer exists
+    (wrong secret) and nothing when it does not; parsing that item alone costs botocore
+    ~40 us, enough for a caller timing many refusals to learn which customer ids exist.
+    Both refusals wait out the same floor, far above that difference and above a usual
+    DynamoDB round trip. Only refusals pay it; a brute-force caller is slowed as well.
+    """
+    started = time.monotonic()
+    try:
+        yield
+    except ApiError as error:
+        if error.code == -2018:
+            remaining = started + (AUTHENTICATION_FAILURE_FLOOR if floor is None else floor) - time.monotonic()
+            if remaining > 0:
+                time.sleep(remaining)
+        raise
+
+
+def _stored_content_key(
+    runtime: Runtime, authenticator: Authenticator, drm: DrmProfile, kid: str, kek: bytes | None
+) -> bytes:
+    """The kek + kid form: unwrap the key stored for (customer, kid), before anything is counted.
+
+    When no key can be had, the caller learns -4019 only once the account has accepted it:
+    anyone else gets the account's refusal (-2018 for a stranger), stored key or not.
+    """
+    assert kek is not None
+    settings = runtime.settings
+    wrapped = runtime.keys.wrapped_key(authenticator.customer_id, kid)
+    try:
+        if wrapped is None:
+            raise ApiError(-4019)
+        return unwrap_content_key(kek, wrapped, -4019)
+    except ApiError:
+        enabled = settings.route(drm.drm).enabled
+        raise ApiError(runtime.accounts.refusal(authenticator, settings.environment, drm, enabled) or -4019) from None
+
+
+def build_claims(
+    drm: DrmProfile,
+    values: dict[str, Any],
+    token_id: str,
+    customer_id: str,
+    environment: str,
+    issued_at: float,
+    expires_at: int,
+    content_key: bytes,
+) -> dict[str, Any]:
+    claims: dict[str, Any] = {
+        "tokenId": token_id,
+        "drm": drm.drm.value,
+        "customerId": customer_id,
+        "environment": environment,
+        "issuedAt": int(issued_at),
+        "expiresAt": expires_at,
+        "contentKey": content_key.hex(),
+    }
+    for name, value in values.items():
+        if name not in _NOT_CLAIMS:
+            claims[name] = value.hex() if isinstance(value, bytes) else value
+    for name, default in drm.claim_defaults.items():
+        claims.setdefault(name, default)
+    claims["extensions"] = values.get(drm.extension_parameter, [])
+    return claims

@@ -1,0 +1,41 @@
+"""The template's functions for tests: read once from template.yaml, invoked in-process as Lambda would."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from drmtoken_cli.devserver.lambda_host import LocalContext, match_route
+from drmtoken_cli.devserver.template import Template
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = Template(ROOT / "template.yaml")
+FUNCTIONS = TEMPLATE.functions()
+EVENTS = ROOT / "events"
+WV_PATH = "/hms/wv/token"
+FP_PATH = "/hms/fp/token"
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def invoke(event: dict[str, Any], lambda_request_id: str | None = None) -> dict[str, Any]:
+    """Run an event through the handler that template.yaml routes its path and method to."""
+    spec = match_route(FUNCTIONS, event["path"], event["httpMethod"])
+    assert spec is not None, f"template.yaml routes no function for {event['httpMethod']} {event['path']}"
+    handler: Handler = spec.load_handler()
+    context = LocalContext(spec.logical_id)
+    if lambda_request_id is not None:
+        context.aws_request_id = lambda_request_id
+    return handler(event, context)
+
+
+def error_of(response: dict[str, Any]) -> tuple[int, int, str]:
+    """(status, code, content type) of an error response in either format."""
+    content_type = response["headers"]["Content-Type"]
+    if content_type == "application/json":
+        code = json.loads(response["body"])["errorCode"]
+    else:
+        code = int(response["body"].split("<h1>Error ", 1)[1].split("<", 1)[0])
+    return response["statusCode"], code, content_type
