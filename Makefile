@@ -53,6 +53,7 @@ lint: install
 	$(BIN)/mypy functions/widevine/app.py
 	$(BIN)/mypy functions/fairplay/app.py
 	$(BIN)/mypy functions/not_found/app.py
+	$(BIN)/lint-imports --no-cache
 
 format: install
 	$(BIN)/ruff format .

@@ -6,11 +6,13 @@ in memory. A failure of the outside world is ``DependencyError``, whatever the a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from drmtoken.core.account import Authenticator
 from drmtoken.core.drm import DrmProfile
 from drmtoken.core.token import Keyring
+from drmtoken.settings import Settings
 
 
 class AccountGate(Protocol):
@@ -44,3 +46,13 @@ class KeyringSource(Protocol):
     def get(self) -> Keyring:
         """The current token keyring."""
         ...
+
+
+@dataclass
+class TokenPorts:
+    """Everything the token side needs from outside: the deployment's settings and three ports."""
+
+    settings: Settings
+    accounts: AccountGate
+    keys: KeyStore
+    keyring: KeyringSource

@@ -6,20 +6,10 @@ tests can swap the environment with ``reset()``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from drmtoken.ports import AccountGate, KeyringSource, KeyStore
+from drmtoken.ports import TokenPorts
 from drmtoken.settings import Settings
 
-
-@dataclass
-class Runtime:
-    settings: Settings
-    accounts: AccountGate
-    keys: KeyStore
-    keyring: KeyringSource
-
-
+Runtime = TokenPorts  # what a warm container keeps
 _runtime: Runtime | None = None
 
 

@@ -15,7 +15,7 @@ from drmtoken.core.errors import ApiError, DependencyError
 from drmtoken.core.keys import decide_key_source, unwrap_content_key
 from drmtoken.core.params import DEFAULT_EXPIRATION, Expiration, RawParams, parse_parameters
 from drmtoken.core.token import seal_token
-from drmtoken.runtime import Runtime
+from drmtoken.ports import TokenPorts
 
 from .params import ROUTE_PARAMETERS
 
@@ -47,7 +47,7 @@ class Outcome:
 def issue_token(
     drm: Drm,
     raw: RawParams,
-    runtime: Runtime,
+    runtime: TokenPorts,
     now: float,
     clock: Callable[[], float] = time.time,
 ) -> Outcome:
@@ -69,7 +69,7 @@ def issue_token(
 
 
 def _issue(
-    drm: DrmProfile, raw: RawParams, runtime: Runtime, now: float, clock: Callable[[], float], facts: dict[str, Any]
+    drm: DrmProfile, raw: RawParams, runtime: TokenPorts, now: float, clock: Callable[[], float], facts: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
     values = parse_parameters(raw, ROUTE_PARAMETERS[drm.drm])
     authenticator: Authenticator = values["customerAuthenticator"]
@@ -125,7 +125,7 @@ def uniform_authentication_failures(floor: float | None = None) -> Iterator[None
 
 
 def _stored_content_key(
-    runtime: Runtime, authenticator: Authenticator, drm: DrmProfile, kid: str, kek: bytes | None
+    runtime: TokenPorts, authenticator: Authenticator, drm: DrmProfile, kid: str, kek: bytes | None
 ) -> bytes:
     """The kek + kid form: unwrap the key stored for (customer, kid), before anything is counted.
 
