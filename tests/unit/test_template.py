@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from drmtoken.apigw.responses import render_html_error
+from drmtoken.core.drm import Drm
 from drmtoken.core.errors import ERRORS
 from tests.support.lambdas import FUNCTIONS, TEMPLATE
 
@@ -55,19 +56,35 @@ def test_the_catch_all_function_may_call_nothing() -> None:
     assert "Policies" not in RESOURCES["UnknownPathFunction"]["Properties"]
 
 
-def test_token_functions_have_least_privilege() -> None:
-    for name in ("WidevineFunction", "FairPlayFunction"):
-        statements = RESOURCES[name]["Properties"]["Policies"][0]["Statement"]
+TOKEN_FUNCTION_PERMISSIONS = {
+    ("dynamodb:UpdateItem", '{"Fn::GetAtt": ["CustomersTable", "Arn"]}'),
+    ("dynamodb:GetItem", '{"Fn::GetAtt": ["CustomersTable", "Arn"]}'),
+    ("dynamodb:GetItem", '{"Fn::GetAtt": ["ContentKeysTable", "Arn"]}'),
+    ("secretsmanager:GetSecretValue", '{"Ref": "TokenKeyringSecret"}'),
+    ("kms:Decrypt", '{"Fn::GetAtt": ["TokenKeyringKey", "Arn"]}'),
+}
+
+
+def policy_statements(function: str) -> list[dict[str, Any]]:
+    """Every statement a function's Policies grant, inline or through a managed policy of the template."""
+    statements: list[dict[str, Any]] = []
+    for policy in RESOURCES[function]["Properties"].get("Policies", []):
+        if "Ref" in policy:
+            statements += RESOURCES[policy["Ref"]]["Properties"]["PolicyDocument"]["Statement"]
+        else:
+            statements += policy["Statement"]
+    return statements
+
+
+def test_every_function_has_exactly_the_permissions_of_its_adapters() -> None:
+    """Token routes: the account gate, key store and keyring; the catch-all: nothing at all."""
+    for name, spec in FUNCTIONS.items():
+        statements = policy_statements(name)
         granted = {(action, json.dumps(s["Resource"])) for s in statements for action in s["Action"]}
-        assert granted == {
-            ("dynamodb:UpdateItem", '{"Fn::GetAtt": ["CustomersTable", "Arn"]}'),
-            ("dynamodb:GetItem", '{"Fn::GetAtt": ["CustomersTable", "Arn"]}'),
-            ("dynamodb:GetItem", '{"Fn::GetAtt": ["ContentKeysTable", "Arn"]}'),
-            ("secretsmanager:GetSecretValue", '{"Ref": "TokenKeyringSecret"}'),
-            ("kms:Decrypt", '{"Fn::GetAtt": ["TokenKeyringKey", "Arn"]}'),
-        }
-        kms = next(s for s in statements if s["Action"] == ["kms:Decrypt"])
-        assert "kms:ViaService" in kms["Condition"]["StringEquals"]  # only through Secrets Manager
+        serves_tokens = any(route.path.endswith("/token") for route in spec.routes)
+        assert granted == (TOKEN_FUNCTION_PERMISSIONS if serves_tokens else set()), name
+        for kms in (s for s in statements if s["Action"] == ["kms:Decrypt"]):
+            assert "kms:ViaService" in kms["Condition"]["StringEquals"]  # only through Secrets Manager
 
 
 def test_tables_are_on_demand_recoverable_and_protected() -> None:
@@ -154,10 +171,10 @@ def test_unavailable_alarm_watches_the_line_the_functions_write() -> None:
         assert dimensions == {name: record[name] for name in directive["Dimensions"][0]}
         assert dimensions["service"] == variables["POWERTOOLS_SERVICE_NAME"]
         watched.add(dimensions["drm"])
-    assert watched == {"wv", "fp"}
+    assert watched == {drm.value for drm in Drm}  # every DRM of the profile table
 
 
-def test_failing_functions_alarm_watches_errors_and_throttles_of_both() -> None:
+def test_failing_functions_alarm_watches_errors_and_throttles_of_every_function() -> None:
     _, stats = alarm_metrics("TokenFunctionsFailingAlarm")
     watched = {(s["Metric"]["MetricName"], s["Metric"]["Dimensions"][0]["Value"]["Ref"]) for s in stats}
-    assert watched == {(m, f) for m in ("Errors", "Throttles") for f in ("WidevineFunction", "FairPlayFunction")}
+    assert watched == {(m, f) for m in ("Errors", "Throttles") for f in FUNCTIONS}
