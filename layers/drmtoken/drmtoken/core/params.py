@@ -52,6 +52,12 @@ class Param:
     missing: int | None = None  # set: the parameter is required on its routes
     drms: tuple[Drm, ...] = ALL_DRMS
     max_repeat: int = 1  # more than one value is allowed only for extensions
+    also: tuple[int, ...] = ()  # further codes its parser raises itself (ApiError)
+
+    @property
+    def codes(self) -> tuple[int, ...]:
+        """Every code this row can answer, for the documents checked against the table."""
+        return tuple(dict.fromkeys((*((self.missing,) if self.missing is not None else ()), self.invalid, *self.also)))
 
 
 @dataclass(frozen=True)
