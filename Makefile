@@ -68,9 +68,9 @@ validate: $(SAM)
 build: $(SAM)
 	$(SAM) build
 
-## check-layer: the built layer must hold the package at python/drmtoken/
+## check-layer: the built layer holds python/drmtoken/ with only what the functions import, and its dependencies
 check-layer: build
-	test -f .aws-sam/build/DrmTokenLayer/python/drmtoken/api.py
+	$(BIN)/python tools/check_layer.py .aws-sam/build/DrmTokenLayer/python
 	test -d .aws-sam/build/DrmTokenLayer/python/aws_lambda_powertools
 	test -d .aws-sam/build/DrmTokenLayer/python/cryptography
 

@@ -2,7 +2,7 @@
 
 The DynamoDB write checks the same conditions atomically (``adapters.dynamodb``); this
 module says, from the account DynamoDB returns with a failed condition, which check
-failed first, so the answer follows the contract's order (token-api.md, section 6).
+failed first, so the answer follows the contract's order (docs/token-api.md, section 6).
 """
 
 from __future__ import annotations

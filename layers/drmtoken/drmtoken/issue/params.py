@@ -1,4 +1,4 @@
-"""The token routes' parameters, one row each (token-api.md, section 5), in the order they are checked."""
+"""The token routes' parameters, one row each (docs/token-api.md, section 5), in the order they are checked."""
 
 from __future__ import annotations
 
