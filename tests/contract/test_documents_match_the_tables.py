@@ -108,6 +108,7 @@ EXAMPLES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "fpExtension": (["abcd,AQID"], ["abcd,AQI", "abc,AQID"]),
     "deviceId": ([], ["device-1"]),
+    "maxUses": (["1", "1000", "0003"], ["0", "1001", "many", "-1"]),
 }
 
 

@@ -150,6 +150,8 @@ CASES: dict[str, Case] = {
     "fpExtension payload": Case(-2037, FP_PATH, fp(fpExtension="abcd,!!!!")),
     "fpExtension no comma": Case(-6001, FP_PATH, fp(fpExtension="abcd")),
     "fp deviceId": Case(-6008, FP_PATH, fp(deviceId="device-1")),
+    "maxUses zero": Case(-1100, WV_PATH, wv(maxUses="0")),
+    "fp maxUses too many": Case(-1100, FP_PATH, fp(maxUses="1001")),
 }
 
 

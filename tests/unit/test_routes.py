@@ -204,3 +204,12 @@ def test_allowance_used_up_is_one_call(authenticator: str, store: AdminStore, dy
     dynamodb_calls.clear()
     assert error_of(invoke(rest_event("GET", FP_PATH, fairplay(authenticator))))[1] == -2019
     assert dynamodb_calls == ["TransactWriteItems"]
+
+
+@pytest.mark.parametrize("path", [WV_PATH, FP_PATH])
+def test_max_uses_is_a_claim_of_the_token(path: str, authenticator: str, keyring: Keyring) -> None:
+    build = widevine if path == WV_PATH else fairplay
+    limited = claims_of(invoke(rest_event("GET", path, build(authenticator, maxUses="0003"))), keyring, path[5:7])
+    assert limited["maxUses"] == 3
+    unlimited = claims_of(invoke(rest_event("GET", path, build(authenticator))), keyring, path[5:7])
+    assert "maxUses" not in unlimited

@@ -48,7 +48,7 @@ ERRORS: dict[int, tuple[int, str]] = {
     ),
     -2033: (400, "Invalid cookie: 1 to 32 printable ASCII characters"),
     # Widevine policy
-    -1100: (400, "Invalid contentId: 1 to 256 printable characters"),
+    -1100: (400, "Invalid contentId (1 to 256 printable characters) or maxUses (an integer from 1 to 1000)"),
     -7003: (400, "Missing securityLevel"),
     -7004: (400, "Invalid securityLevel: must be an integer from 1 to 5"),
     -7006: (400, "Missing hdcpOutputControl"),

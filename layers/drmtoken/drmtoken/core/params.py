@@ -30,6 +30,7 @@ MAX_TOKEN_LIFETIME = 30 * 24 * 3600
 MAX_DURATION = 2**31 - 1
 MAX_EXTENSIONS = 16
 MAX_EXTENSION_PAYLOAD = 1024
+MAX_USES = 1000  # licenses one token may yield (docs/rights-api.md, section 7)
 MAX_INTEGER_DIGITS = 20  # beyond every bound of the table
 
 _HEX = re.compile(r"[0-9a-fA-F]+")

@@ -8,6 +8,7 @@ from types import MappingProxyType
 from drmtoken.core.drm import Drm
 from drmtoken.core.params import (
     MAX_DURATION,
+    MAX_USES,
     MAX_EXTENSIONS,
     Param,
     hex_bytes,
@@ -37,6 +38,7 @@ PARAMETERS: tuple[Param, ...] = (
     Param("generalFlags", parse_general_flags, invalid=-5003),
     Param("expirationTime", parse_expiration, invalid=-2002),
     Param("cookie", parse_cookie, invalid=-2033),
+    Param("maxUses", integer_in(1, MAX_USES), invalid=-1100),
     Param("contentId", parse_content_id, invalid=-1100, drms=WV),
     Param("securityLevel", integer_in(1, 5), invalid=-7004, missing=-7003, drms=WV),
     Param(
