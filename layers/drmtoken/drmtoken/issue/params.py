@@ -8,8 +8,8 @@ from types import MappingProxyType
 from drmtoken.core.drm import Drm
 from drmtoken.core.params import (
     MAX_DURATION,
-    MAX_USES,
     MAX_EXTENSIONS,
+    MAX_USES,
     Param,
     hex_bytes,
     integer_in,
