@@ -17,7 +17,7 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 
 from drmtoken.core.errors import DependencyError
-from drmtoken.settings import DEFAULT_CONTENT_KEYS_TABLE, DEFAULT_CUSTOMERS_TABLE
+from drmtoken.settings import DEFAULT_CONTENT_KEYS_TABLE, DEFAULT_CUSTOMERS_TABLE, DEFAULT_RECORDS_TABLE
 
 from .admin_store import CustomerExists, CustomerNotFound
 from .arguments import non_negative
@@ -51,6 +51,11 @@ AWS_PROFILE and AWS_REGION choose the account; AWS_ENDPOINT_URL_DYNAMODB points 
         "--keys-table",
         default=os.environ.get("CONTENT_KEYS_TABLE", DEFAULT_CONTENT_KEYS_TABLE),
         help="content keys table (default: $CONTENT_KEYS_TABLE or %(default)s)",
+    )
+    parser.add_argument(
+        "--records-table",
+        default=os.environ.get("RECORDS_TABLE", DEFAULT_RECORDS_TABLE),
+        help="redemption records table (default: $RECORDS_TABLE or %(default)s)",
     )
     parser.add_argument(
         "--template",

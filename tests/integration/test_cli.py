@@ -31,10 +31,11 @@ def test_tables_create_is_idempotent(env: dict[str, str]) -> None:
     for name in client.list_tables()["TableNames"]:
         client.delete_table(TableName=name)
     first = drmtoken("tables", "create", env=env).stdout.splitlines()
-    assert first == ["drm-token-customers\tcreated", "drm-token-content-keys\tcreated"]
+    assert first == ["drm-token-customers\tcreated", "drm-token-content-keys\tcreated", "drm-token-records\tcreated"]
     assert drmtoken("tables", "create", env=env).stdout.splitlines() == [
         "drm-token-customers\texists",
         "drm-token-content-keys\texists",
+        "drm-token-records\texists",
     ]
     keys = client.describe_table(TableName="drm-token-content-keys")["Table"]["KeySchema"]
     assert keys == [{"AttributeName": "customerId", "KeyType": "HASH"}, {"AttributeName": "kid", "KeyType": "RANGE"}]

@@ -98,14 +98,25 @@ def test_embedded_engine_demo_and_the_readme_curl_line(tmp_path: Path) -> None:
         command = shlex.split(readme_curl.replace("http://127.0.0.1:3000", server.base))
         answer = subprocess.run(command, capture_output=True, text=True, timeout=30, check=True).stdout
         readme = README.read_text()
-        shown = re.search(r"^(https://wv\.example\.com/hms/wv/rights/\?ExpressPlayToken=)\S+$", readme, re.MULTILINE)
+        shown = re.search(r"^(http://127\.0\.0\.1:3000/hms/wv/rights/\?ExpressPlayToken=)\S+$", readme, re.MULTILINE)
         assert shown is not None, "the README shows the answer of its curl line"
-        assert answer.startswith(shown.group(1)) and "\n" not in answer
-        printed = [line.strip() for line in server.stderr if line.strip().startswith("curl '")]
-        for line in printed:
+        # make run hands out its own rights routes as the license URL
+        assert answer.startswith(shown.group(1).replace("http://127.0.0.1:3000", server.base)) and "\n" not in answer
+        printed = [line.strip() for line in server.stderr if line.strip().startswith("curl ")]
+        assert len(printed) == 3
+        for line in printed[:2]:
             result = subprocess.run(shlex.split(line), capture_output=True, text=True, timeout=30, check=True)
-            assert result.stdout.startswith("https://") and "ExpressPlayToken=" in result.stdout
-        assert len(printed) == 2
+            assert result.stdout.startswith(f"{server.base}/hms/") and "ExpressPlayToken=" in result.stdout
+        # The third redeems the demo token at the Clear Key route: a shell line, run by a shell.
+        redeemed = subprocess.run(["sh", "-c", printed[2]], capture_output=True, text=True, timeout=30, check=True)
+        assert json.loads(redeemed.stdout)["keys"][0]["k"] == "ABEiM0RVZneImaq7zN3u_w"  # the demo content key
+        # The README's redemption line answers what the README shows under it.
+        readme_lines = readme.splitlines()
+        at = next(i for i, line in enumerate(readme_lines) if line.startswith('curl -s "$('))
+        readme_redeem = readme_lines[at].replace("http://127.0.0.1:3000", server.base)
+        shown_license = next(line for line in readme_lines[at:] if line.startswith('{"keys"'))
+        redeemed = subprocess.run(["sh", "-c", readme_redeem], capture_output=True, text=True, timeout=30, check=True)
+        assert json.loads(redeemed.stdout) == json.loads(shown_license)
     finally:
         assert server.stop(signal.SIGINT) == 0  # Ctrl-C
     assert "".join(server.stderr).rstrip().endswith("stopped")

@@ -136,6 +136,15 @@ def test_refund_gives_back_one_token(engine: Engine, engine_store: AdminStore, a
     assert engine_store.get_customer("acme").issued["test"] == 0
 
 
+def test_a_refund_under_a_real_token_id_counts_once(engine: Engine, engine_store: AdminStore, acme: str) -> None:
+    """Token ids are 32 hex digits: the refund's own request token must still fit DynamoDB's 36 characters."""
+    token_id = secrets.token_hex(16)
+    assert charge(engine, acme, token=token_id) == 0
+    for _ in range(2):
+        engine.accounts.refund("acme", "test", token_id)
+    assert engine_store.get_customer("acme").issued["test"] == 0
+
+
 def test_a_request_token_counts_once(engine: Engine, engine_store: AdminStore, acme: str, request: Any) -> None:
     if "moto" in request.node.callspec.id:
         pytest.skip("moto does not implement ClientRequestToken; DynamoDB Local and the fake do")

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from drmtoken.adapters.dynamodb import derived_token
 from drmtoken.core.account import ACTIVE, DISABLED, ENVIRONMENTS, Account, Authenticator, hash_secret, refusal_of
 from drmtoken.core.drm import PROFILES, Drm, DrmProfile
 from drmtoken.core.errors import ApiError
@@ -51,7 +52,7 @@ class MemoryTables:
 
     def refund(self, customer_id: str, environment: str, request_token: str) -> None:
         with self._lock:
-            token = f"{request_token}-refund"
+            token = derived_token(request_token, "refund")
             account = self.accounts.get(customer_id)
             if token in self.applied_tokens or account is None or account.issued.get(environment, 0) <= 0:
                 return

@@ -32,6 +32,9 @@ EXPECTED: dict[str, dict[str, object] | tuple[int, int, str]] = {
     "fp-error-invalid-iv-json": (400, -6003, "application/json"),
     "fp-error-unknown-customer-json": (401, -2018, "application/json"),
     "not-found-get-json": (404, -1000, "application/json"),
+    # The rights side, as `sam local invoke --parameter-overrides ClearKeyEnabled=true` runs it.
+    "ck-post-invalid-token": (401, -4010, "application/json"),
+    "ck-options-preflight": (204, 0, ""),
 }
 
 
@@ -40,11 +43,15 @@ def test_every_event_file_has_an_expectation() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_event_file(name: str, store: AdminStore, keyring: Keyring) -> None:
+def test_event_file(name: str, store: AdminStore, keyring: Keyring, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLEARKEY_ENABLED", "true")
     store.create_customer(DEMO_CUSTOMER, widevine=True, fairplay=True, limits={})
     store.add_authenticator(DEMO_CUSTOMER, "test", secret=DEMO_SECRET)
     response = invoke(json.loads((EVENTS / f"{name}.json").read_text()))
     expected = EXPECTED[name]
+    if expected == (204, 0, ""):  # a preflight: no body, the CORS headers
+        assert response["statusCode"] == 204 and response["headers"]["Access-Control-Allow-Methods"] == "POST, OPTIONS"
+        return
     if isinstance(expected, tuple):
         assert error_of(response) == expected
         assert store.get_customer(DEMO_CUSTOMER).issued["test"] == 0

@@ -33,6 +33,7 @@ def test_routes_and_methods() -> None:
         ("/hms/fp/token", frozenset({"GET", "POST", "ANY"})),
         ("/", frozenset({"ANY"})),  # the catch-all: 404 -1000 in the caller's format
         ("/{proxy+}", frozenset({"ANY"})),
+        ("/hms/ck/rights", frozenset({"POST", "ANY"})),  # ANY: the CORS preflight and 405s
     }
 
 
@@ -65,6 +66,31 @@ TOKEN_FUNCTION_PERMISSIONS = {
 }
 
 
+RIGHTS_FUNCTION_PERMISSIONS = {  # records and use counters, the keyring; never the customers table
+    ("dynamodb:PutItem", '{"Fn::GetAtt": ["RecordsTable", "Arn"]}'),
+    ("dynamodb:UpdateItem", '{"Fn::GetAtt": ["RecordsTable", "Arn"]}'),
+    ("secretsmanager:GetSecretValue", '{"Ref": "TokenKeyringSecret"}'),
+    ("kms:Decrypt", '{"Fn::GetAtt": ["TokenKeyringKey", "Arn"]}'),
+}
+
+
+def test_clear_key_is_refused_on_prod_by_the_template() -> None:
+    (rule,) = TEMPLATE.document["Rules"].values()
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "Environment"}, "prod"]}
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "ClearKeyEnabled"}, "false"]}
+
+
+def test_the_api_passes_every_body_as_binary() -> None:
+    assert TEMPLATE.binary_bodies()
+
+
+def test_records_expire_and_serve_the_cookie_query() -> None:
+    records = TEMPLATE.tables()["RecordsTable"]
+    assert records["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    (index,) = records["GlobalSecondaryIndexes"]
+    assert [k["AttributeName"] for k in index["KeySchema"]] == ["cookieKey", "sk"]
+
+
 def policy_statements(function: str) -> list[dict[str, Any]]:
     """Every statement a function's Policies grant, inline or through a managed policy of the template."""
     statements: list[dict[str, Any]] = []
@@ -81,8 +107,15 @@ def test_every_function_has_exactly_the_permissions_of_its_adapters() -> None:
     for name, spec in FUNCTIONS.items():
         statements = policy_statements(name)
         granted = {(action, json.dumps(s["Resource"])) for s in statements for action in s["Action"]}
-        serves_tokens = any(route.path.endswith("/token") for route in spec.routes)
-        assert granted == (TOKEN_FUNCTION_PERMISSIONS if serves_tokens else set()), name
+        paths = {route.path for route in spec.routes}
+        expected = (
+            TOKEN_FUNCTION_PERMISSIONS
+            if any(path.endswith("/token") for path in paths)
+            else RIGHTS_FUNCTION_PERMISSIONS
+            if any(path.endswith("/rights") for path in paths)
+            else set()
+        )
+        assert granted == expected, name
         for kms in (s for s in statements if s["Action"] == ["kms:Decrypt"]):
             assert "kms:ViaService" in kms["Condition"]["StringEquals"]  # only through Secrets Manager
 

@@ -8,11 +8,14 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 
-def rest_event(method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> dict[str, Any]:
+def rest_event(
+    method: str, target: str, headers: list[tuple[str, str]], body: bytes, binary: bool = False
+) -> dict[str, Any]:
     """The proxy event for ``method target`` (path and query) with these headers and body bytes.
 
     Query values are percent-decoded as UTF-8, a byte that is not UTF-8 becoming U+FFFD, as
-    API Gateway hands them on. A body that is not UTF-8 text travels base64-encoded.
+    API Gateway hands them on. ``binary`` (the API's binaryMediaTypes is */*): every body
+    travels base64-encoded; otherwise only a body that is not UTF-8 text does.
     """
     parts = urlsplit(target)
     multi_query: dict[str, list[str]] = {}
@@ -22,6 +25,8 @@ def rest_event(method: str, target: str, headers: list[tuple[str, str]], body: b
     for name, value in headers:
         multi_headers.setdefault(name, []).append(value)
     try:
+        if binary and body:
+            raise UnicodeDecodeError("utf-8", body, 0, 1, "binary media type")
         text: str | None = body.decode("utf-8") if body else None
         encoded = False
     except UnicodeDecodeError:

@@ -26,6 +26,7 @@ from .net import free_port
 from .template import Template
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit
+LOCAL_OVERRIDES = ("CLEARKEY_ENABLED", "WIDEVINE_LICENSE_URL", "FAIRPLAY_LICENSE_URL")
 _ERROR_CODE = re.compile(r'"errorCode": (-?\d+)|<h1>Error (-?\d+)</h1>')
 
 
@@ -64,6 +65,7 @@ class Gateway(ThreadingHTTPServer):
         self.functions = host
         self.timer = timer
         self.not_found_status, self.not_found_templates = host.template.gateway_response("MISSING_AUTHENTICATION_TOKEN")
+        self.binary_bodies = host.template.binary_bodies()
 
 
 class GatewayRequestHandler(BaseHTTPRequestHandler):
@@ -97,7 +99,7 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
             self.send_answer(413, {"Content-Type": "application/json"}, '{"message":"Request Too Large"}', started)
             return
         body = self.rfile.read(length) if length else b""
-        event = rest_event(self.command, self.path, list(self.headers.items()), body)
+        event = rest_event(self.command, self.path, list(self.headers.items()), body, self.server.binary_bodies)
         if self.server.timer:
             self.server.timer.reset()
         spec = self.server.functions.route(event["path"], self.command)
@@ -178,12 +180,24 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+DEMO_KID_B64URL = "gOqLyKWPmQrR92vGZbML-g"  # ^kid1, as a Clear Key request names it
+
+
 def curl_lines(base: str) -> list[str]:
+    """Ready-to-paste lines: a Widevine token, a FairPlay token, and a Widevine token redeemed with Clear Key."""
     key, iv = "00112233445566778899aabbccddeeff", "0f0e0d0c0b0a09080706050403020100"
-    return [
+    widevine = (
         f"curl '{base}/hms/wv/token?customerAuthenticator={DEMO_AUTHENTICATOR}"
-        f"&kid=^kid1&contentKey={key}&securityLevel=1&hdcpOutputControl=0'",
+        f"&kid=^kid1&contentKey={key}&securityLevel=1&hdcpOutputControl=0'"
+    )
+    clearkey = (
+        f"""curl -s "$({widevine} -s | sed 's#/hms/wv/rights/#/hms/ck/rights/#')" """
+        f"""-H 'Content-Type: application/json' -d '{{"kids":["{DEMO_KID_B64URL}"],"type":"temporary"}}'"""
+    )
+    return [
+        widevine,
         f"curl '{base}/hms/fp/token?customerAuthenticator={DEMO_AUTHENTICATOR}&contentKey={key}&iv={iv}'",
+        clearkey,
     ]
 
 
@@ -197,6 +211,7 @@ def serve(template: Template, host: str, port: int, environment: str, demo: bool
     keyring_source = (
         "TOKEN_KEYRING" if os.environ.get("TOKEN_KEYRING") else str(local_keyring_file(template.project_dir))
     )
+    chosen = {name: os.environ[name] for name in LOCAL_OVERRIDES if os.environ.get(name)}
     prepare_environment(template, environment)
     for spec in functions.functions.values():  # import every handler up front, as Lambda's init phase does
         spec.load_handler()
@@ -211,7 +226,18 @@ def serve(template: Template, host: str, port: int, environment: str, demo: bool
             reason = getattr(error, "strerror", None) or str(error)
             raise CommandError(f"cannot listen on {host}:{port}: {reason}") from None
         base = f"http://{host}:{gateway.server_address[1]}"
+        # Locally: Clear Key on, and token answers pointing at this server's own rights routes,
+        # unless the caller chose otherwise (docs/rights-api.md, section 9).
+        os.environ.update(
+            {
+                "CLEARKEY_ENABLED": "true",
+                "WIDEVINE_LICENSE_URL": f"{base}/hms/wv/rights/",
+                "FAIRPLAY_LICENSE_URL": f"{base}/hms/fp/rights/",
+                **chosen,
+            }
+        )
         say(f"environment: {environment}; token keyring: {keyring_source}")
+        say(f"Clear Key: {'on' if os.environ['CLEARKEY_ENABLED'] == 'true' else 'off'} at {base}/hms/ck/rights/")
         if demo:
             from drmtoken_cli.admin_store import AdminStore
 

@@ -48,9 +48,14 @@ def prepare_environment(template: Template, environment: str) -> None:
 def match_route(functions: Mapping[str, FunctionSpec], path: str, method: str) -> FunctionSpec | None:
     """The function API Gateway would route ``method path`` to, or None (its gateway response).
 
-    As API Gateway does: an exact path first, then the greedy ``{proxy+}`` route with the
-    longest prefix, which matches one or more further path segments.
+    As API Gateway does: an exact path first (a trailing slash matches the path without it,
+    as the license URLs `.../rights/?ExpressPlayToken=...` rely on), then the greedy
+    ``{proxy+}`` route with the longest prefix, which matches one or more further segments.
     """
+    if len(path) > 1 and path.endswith("/"):
+        exact = match_route(functions, path.rstrip("/"), method)
+        if exact is not None and not any(r.path.endswith("{proxy+}") for r in exact.routes):
+            return exact
     candidates: list[tuple[int, FunctionSpec]] = []
     for spec in functions.values():
         for route in spec.routes:

@@ -240,6 +240,14 @@ class Template:
             )
         return functions
 
+    def binary_bodies(self) -> bool:
+        """Whether the REST API passes every body as binary (binaryMediaTypes */*, written *~1* in SAM)."""
+        for resource in self.of_type("AWS::Serverless::Api").values():
+            types = self.resolve(resource["Properties"].get("BinaryMediaTypes", []), "BinaryMediaTypes")
+            if any(t.replace("~1", "/") == "*/*" for t in types):
+                return True
+        return False
+
     def gateway_response(self, response_type: str) -> tuple[int, dict[str, str]]:
         """Status and content-type -> body template of a gateway response of the REST API."""
         for resource in self.of_type("AWS::Serverless::Api").values():

@@ -28,16 +28,21 @@ from aws_lambda_powertools import Logger
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "drm-token"
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "DrmTokenService"
 ISSUED, REJECTED = "TokensIssued", "TokensRejected"
+TOKEN_METRICS = (ISSUED, REJECTED)
+LICENSE_METRICS = ("LicensesIssued", "LicensesRefused")  # the rights side's line
 
 logger = Logger(service=SERVICE)
 
 
-def request_record(drm: str, code: int, status: int, facts: dict[str, Any], now_ms: int) -> dict[str, Any]:
+def request_record(
+    drm: str, code: int, status: int, facts: dict[str, Any], now_ms: int, metrics: tuple[str, str] = TOKEN_METRICS
+) -> dict[str, Any]:
     """The request's EMF record: TokensIssued by (service, drm), or TokensRejected by (service, drm, code).
 
+    ``metrics`` names the pair for the rights side (LicensesIssued, LicensesRefused).
     ``facts`` go first, so they can never overwrite a dimension or the metric.
     """
-    metric = ISSUED if code == 0 else REJECTED
+    metric = metrics[0] if code == 0 else metrics[1]
     dimensions = ["service", "drm"] if code == 0 else ["service", "drm", "code"]
     directive = {"Namespace": NAMESPACE, "Dimensions": [dimensions], "Metrics": [{"Name": metric, "Unit": "Count"}]}
     return {
@@ -51,9 +56,11 @@ def request_record(drm: str, code: int, status: int, facts: dict[str, Any], now_
     }
 
 
-def record_request(drm: str, code: int, status: int, facts: dict[str, Any]) -> None:
+def record_request(
+    drm: str, code: int, status: int, facts: dict[str, Any], metrics: tuple[str, str] = TOKEN_METRICS
+) -> None:
     """Write the request's line to stdout (the function's log). ``facts`` must hold nothing secret."""
-    record = request_record(drm, code, status, facts, int(time.time() * 1000))
+    record = request_record(drm, code, status, facts, int(time.time() * 1000), metrics)
     sys.stdout.write(json.dumps(record, separators=(",", ":"), default=str) + "\n")
 
 

@@ -6,8 +6,9 @@ in memory. A failure of the outside world is ``DependencyError``, whatever the a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from drmtoken.core.account import Authenticator
 from drmtoken.core.drm import DrmProfile
@@ -56,3 +57,32 @@ class TokenPorts:
     accounts: AccountGate
     keys: KeyStore
     keyring: KeyringSource
+
+
+class RecordStore(Protocol):
+    def put(self, record: Mapping[str, Any], retention_seconds: int) -> None:
+        """Keep one redemption record (no secret in it) for ``retention_seconds``."""
+        ...
+
+
+class UseCounter(Protocol):
+    def reserve(self, token_id: str, max_uses: int, expires_at: int, request_token: str) -> bool:
+        """Take one use of the token if fewer than ``max_uses`` are taken; False when none is left.
+
+        Idempotent per ``request_token``; the counter lives until the token expires.
+        """
+        ...
+
+    def give_back(self, token_id: str, request_token: str) -> None:
+        """Return the use ``request_token`` took, when no license came of it."""
+        ...
+
+
+@dataclass
+class RightsPorts:
+    """Everything the rights side needs from outside, but the license back end of its route."""
+
+    settings: Settings
+    keyring: KeyringSource
+    records: RecordStore
+    uses: UseCounter

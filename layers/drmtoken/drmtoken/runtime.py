@@ -6,11 +6,12 @@ tests can swap the environment with ``reset()``.
 
 from __future__ import annotations
 
-from drmtoken.ports import TokenPorts
+from drmtoken.ports import RightsPorts, TokenPorts
 from drmtoken.settings import Settings
 
-Runtime = TokenPorts  # what a warm container keeps
+Runtime = TokenPorts  # what a warm token function keeps
 _runtime: Runtime | None = None
+_rights: RightsPorts | None = None
 
 
 def get_runtime() -> Runtime:
@@ -34,7 +35,27 @@ def build_runtime(settings: Settings) -> Runtime:
     )
 
 
+def get_rights_ports() -> RightsPorts:
+    """What a warm rights function keeps: settings, keyring, records and use counters."""
+    global _rights
+    if _rights is None:
+        from drmtoken.adapters.aws import client
+        from drmtoken.adapters.keyring import SecretKeyring
+        from drmtoken.adapters.records import DynamoRecords, DynamoUses
+
+        settings = Settings.from_env()
+        dynamodb = client("dynamodb")
+        _rights = RightsPorts(
+            settings=settings,
+            keyring=SecretKeyring(settings.keyring_json, settings.keyring_secret, settings.keyring_cache_seconds),
+            records=DynamoRecords(dynamodb, settings.records_table),
+            uses=DynamoUses(dynamodb, settings.records_table),
+        )
+    return _rights
+
+
 def reset() -> None:
     """Forget everything built so far; the next request reads the environment again."""
-    global _runtime
+    global _runtime, _rights
     _runtime = None
+    _rights = None

@@ -11,6 +11,7 @@ from drmtoken.core.drm import PROFILES, Drm
 
 DEFAULT_CUSTOMERS_TABLE = "drm-token-customers"
 DEFAULT_CONTENT_KEYS_TABLE = "drm-token-content-keys"
+DEFAULT_RECORDS_TABLE = "drm-token-records"
 
 
 class SettingsError(ValueError):
@@ -34,6 +35,10 @@ class Settings:
     keyring_json: str | None  # inline keyring, for local runs and tests
     keyring_secret: str | None  # Secrets Manager secret id or ARN, in AWS
     keyring_cache_seconds: int
+    records_table: str = DEFAULT_RECORDS_TABLE
+    record_retention_seconds: int = 30 * 86400
+    clearkey_enabled: bool = False  # never on a prod deployment
+    allowed_origins: tuple[str, ...] = ("*",)  # CORS of the rights routes
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -53,6 +58,10 @@ class Settings:
             )
             for drm, row in PROFILES.items()
         }
+        clearkey_enabled = _flag(env, "CLEARKEY_ENABLED", default="false")
+        if clearkey_enabled and environment == "prod":
+            raise SettingsError("CLEARKEY_ENABLED is refused on a prod deployment: Clear Key hands out clear keys")
+        origins = tuple(o.strip() for o in env.get("ALLOWED_ORIGINS", "*").split(",") if o.strip())
         return cls(
             environment=environment,
             customers_table=env.get("CUSTOMERS_TABLE", DEFAULT_CUSTOMERS_TABLE),
@@ -61,14 +70,18 @@ class Settings:
             keyring_json=keyring_json,
             keyring_secret=keyring_secret,
             keyring_cache_seconds=int(env.get("KEYRING_CACHE_SECONDS", "300")),
+            records_table=env.get("RECORDS_TABLE", DEFAULT_RECORDS_TABLE),
+            record_retention_seconds=int(env.get("RECORD_RETENTION_DAYS", "30")) * 86400,
+            clearkey_enabled=clearkey_enabled,
+            allowed_origins=origins or ("*",),
         )
 
     def route(self, drm: Drm) -> RouteSettings:
         return self.routes[drm]
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    value = env.get(name, "true").strip().lower()
+def _flag(env: Mapping[str, str], name: str, default: str = "true") -> bool:
+    value = env.get(name, default).strip().lower()
     if value not in ("true", "false"):
         raise SettingsError(f"{name} must be true or false, not {value!r}")
     return value == "true"

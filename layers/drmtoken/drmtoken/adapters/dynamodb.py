@@ -6,6 +6,7 @@ The items are defined in ``items`` (docs/data-model.md). Every DynamoDB error be
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from typing import Any
@@ -115,7 +116,7 @@ class DynamoAccounts:
                 "ExpressionAttributeNames": {"#issued": issued_attr(environment)},
                 "ExpressionAttributeValues": {":minus": {"N": "-1"}, ":zero": {"N": "0"}},
             },
-            f"{request_token}-refund",
+            derived_token(request_token, "refund"),
         )
 
 
@@ -156,6 +157,14 @@ def conditional_write(client: Any, operation: str, **kwargs: Any) -> dict[str, A
     except BotoCoreError as error:
         raise DependencyError(f"{operation} failed: {type(error).__name__}") from error
     return None
+
+
+def derived_token(request_token: str, purpose: str) -> str:
+    """A second request token for a second write of the same request (a refund, a give-back).
+
+    DynamoDB takes at most 36 characters, so it is a digest, not ``<token>-<purpose>``.
+    """
+    return hashlib.sha256(f"{request_token}/{purpose}".encode()).hexdigest()[:32]
 
 
 def idempotent_update(client: Any, update: dict[str, Any], request_token: str) -> dict[str, Any] | None:

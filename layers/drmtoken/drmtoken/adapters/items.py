@@ -49,3 +49,42 @@ def account_from_item(item: dict[str, Any]) -> Account:
         issued={e: int(item.get(issued_attr(e), {}).get("N", "0")) for e in ENVIRONMENTS},
         limits={e: int(item[limit_attr(e)]["N"]) if limit_attr(e) in item else None for e in ENVIRONMENTS},
     )
+
+
+# --- the records table: redemption records and use counters (docs/data-model.md) --------------
+
+RECORD_PK = "pk"  # a customer id for records; "uses#<token id>" for a use counter
+RECORD_SK = "sk"  # "<time in ms, 13 digits>#<token id>#<random>": newest first by sort key
+COOKIE_KEY = "cookieKey"  # "<customer id>#<cookie>", key of the byCookie index
+EXPIRES_AT = "expiresAt"  # epoch seconds: DynamoDB's TTL attribute
+USES = "uses"
+COOKIE_INDEX = "byCookie"
+
+
+def record_item(record: dict[str, Any], sort_key: str, expires_at: int) -> dict[str, Any]:
+    """A redemption record as an item: strings and whole numbers only, absent values left out."""
+    item: dict[str, Any] = {
+        RECORD_PK: {"S": record["customerId"]},
+        RECORD_SK: {"S": sort_key},
+        EXPIRES_AT: {"N": str(expires_at)},
+    }
+    if record.get("cookie"):
+        item[COOKIE_KEY] = {"S": f"{record['customerId']}#{record['cookie']}"}
+    for name, value in record.items():
+        if isinstance(value, bool) or value is None:
+            continue
+        item[name] = {"N": str(value)} if isinstance(value, int) else {"S": str(value)}
+    return item
+
+
+def record_from_item(item: dict[str, Any]) -> dict[str, Any]:
+    internal = {RECORD_PK, RECORD_SK, COOKIE_KEY, EXPIRES_AT}
+    return {
+        name: int(value["N"]) if "N" in value else value["S"]
+        for name, value in item.items()
+        if name not in internal and ("N" in value or "S" in value)
+    }
+
+
+def use_counter_key(token_id: str) -> dict[str, Any]:
+    return {RECORD_PK: {"S": f"uses#{token_id}"}, RECORD_SK: {"S": USES}}

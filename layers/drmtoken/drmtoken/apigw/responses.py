@@ -6,7 +6,7 @@ import html
 import json
 from typing import Any
 
-from drmtoken.core.errors import ERRORS, UNEXPECTED
+from drmtoken.core.errors import ERRORS, UNEXPECTED, ApiError
 
 NO_STORE = "no-store"
 
@@ -18,9 +18,15 @@ def error_response(
     extra_headers: dict[str, str] | None = None,
     *,
     unexpected: bool = False,
+    error: ApiError | None = None,
 ) -> dict[str, Any]:
-    """The answer for ``code`` in ``error_format`` (json, else html), status and message from the error table."""
+    """The answer for ``code`` in ``error_format`` (json, else html), status and message from the error table.
+
+    ``error`` given: its own status and message (a reason appended) instead of the table's.
+    """
     status, message = UNEXPECTED if unexpected else ERRORS[code]
+    if error is not None:
+        status, message = error.status, error.message
     if error_format == "json":
         content_type = "application/json"
         body = json.dumps({"errorCode": code, "errorMessage": message, "requestId": request_id})

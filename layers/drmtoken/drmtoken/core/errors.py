@@ -14,7 +14,7 @@ from dataclasses import dataclass
 ERRORS: dict[int, tuple[int, str]] = {
     # routing and framing
     -1000: (404, "Invalid URL"),
-    -1001: (405, "Method not allowed: use GET or POST"),
+    -1001: (405, "Method not allowed: the Allow header names the methods of this route"),
     -1002: (400, "Request too large or unreadable: at most 64 parameters, a 16 KiB form body and 4 KiB per value"),
     -3004: (400, "Invalid errorFormat: must be html or json"),
     # authentication and account
@@ -65,8 +65,11 @@ ERRORS: dict[int, tuple[int, str]] = {
     # extensions, both DRMs
     -2036: (400, "Invalid extension type: exactly 4 printable ASCII characters, no comma"),
     -2037: (400, "Invalid extension payload: standard padded base64 of 1 to 1024 bytes"),
-    # tokens presented for redemption (reason appended: "Invalid token: expired")
+    # redemption (docs/rights-api.md): the reason is appended, "Invalid token: expired"
     -4010: (401, "Invalid token"),
+    -7008: (400, "Widevine license generation failed"),
+    -6004: (400, "Failed to generate CKC"),
+    -4001: (403, "Device could not be authenticated"),
     # service: a dependency (DynamoDB, Secrets Manager) failed or throttled; the caller may retry
     -2030: (503, "Service temporarily unavailable, please retry"),
 }
@@ -75,11 +78,22 @@ ERRORS: dict[int, tuple[int, str]] = {
 UNEXPECTED = (500, "Internal error")
 
 
+# A token that opens but may not yield another license: -4010 with 403, not 401 (the
+# caller is known; retrying will not help).
+USE_LIMIT_STATUS = 403
+
+
 @dataclass
 class ApiError(Exception):
-    """A request the API refuses with one of the codes above."""
+    """A request the API refuses with one of the codes above.
+
+    ``detail`` is appended to the message ("Invalid token: expired"); it must never hold
+    a value the caller sent. ``status`` overrides the table's for the one code that has two.
+    """
 
     code: int
+    detail: str | None = None
+    status_override: int | None = None
 
     def __post_init__(self) -> None:
         if self.code not in ERRORS:
@@ -88,11 +102,12 @@ class ApiError(Exception):
 
     @property
     def status(self) -> int:
-        return ERRORS[self.code][0]
+        return self.status_override or ERRORS[self.code][0]
 
     @property
     def message(self) -> str:
-        return ERRORS[self.code][1]
+        base = ERRORS[self.code][1]
+        return f"{base}: {self.detail}" if self.detail else base
 
 
 class DependencyError(Exception):
@@ -113,3 +128,4 @@ class TokenOpenError(Exception):
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
+        self.detail = detail  # says what is wrong with the token, never what it holds

@@ -1,0 +1,1 @@
+"""The rights side: a presented token becomes a license (docs/rights-api.md)."""

@@ -1,0 +1,129 @@
+"""The rights routes' HTTP face: CORS, the request's bytes and token, redeem, the record, one log line."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from drmtoken.apigw.responses import NO_STORE, error_response
+from drmtoken.core.errors import ApiError, DependencyError
+from drmtoken.observability import LICENSE_METRICS, lambda_entry, logger, record_request
+from drmtoken.runtime import get_rights_ports
+
+from .backend import LicenseBackend
+from .routes import RIGHTS_ROUTES, RightsRoute
+from .service import RightsRequest, redeem
+
+ALLOWED_METHODS = ("POST", "OPTIONS")
+MAX_BODY_BYTES = 64 * 1024
+TOKEN_PARAMETER = "ExpressPlayToken"  # noqa: S105 - a parameter name; in the query, else a header
+PREFLIGHT = {
+    "Access-Control-Allow-Methods": ", ".join(ALLOWED_METHODS),
+    "Access-Control-Allow-Headers": "Content-Type, ExpressPlayToken",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+def handle_rights_request(
+    route: RightsRoute, backend: LicenseBackend, event: dict[str, Any], lambda_request_id: str = ""
+) -> dict[str, Any]:
+    ports = get_rights_ports()
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    request_id = str((event.get("requestContext") or {}).get("requestId") or "")
+    ids = {"requestId": request_id, "lambdaRequestId": lambda_request_id}
+    cors = cors_headers(ports.settings.allowed_origins, headers.get("origin"))
+    method = str(event.get("httpMethod") or "").upper()
+    if method == "OPTIONS":  # the preflight of every license POST: no token is opened, nothing is called
+        return {"statusCode": 204, "headers": {**cors, **PREFLIGHT, "Cache-Control": NO_STORE}, "body": ""}
+    if route.name == "ck" and not ports.settings.clearkey_enabled:
+        return error_response(-1000, "json", request_id, cors)  # Clear Key is not served on this deployment
+    if method != "POST":
+        return error_response(-1001, "json", request_id, {**cors, "Allow": ", ".join(ALLOWED_METHODS)})
+    body = body_bytes(event)
+    if body is None:
+        record_request(route.name, -1002, 400, ids, LICENSE_METRICS)
+        return error_response(-1002, "json", request_id, cors)
+
+    request = RightsRequest(
+        token=token_of(event, headers),
+        body=body,
+        source_ip=str(((event.get("requestContext") or {}).get("identity") or {}).get("sourceIp") or ""),
+        user_agent=headers.get("user-agent", ""),
+    )
+    try:
+        outcome = redeem(route, request, ports, backend, time.time())
+    except Exception:
+        logger.exception("unexpected failure", extra={**ids, "drm": route.name})
+        record_request(route.name, -2030, 500, ids, LICENSE_METRICS)
+        return error_response(-2030, "json", request_id, cors, unexpected=True)
+
+    facts = {**ids, **outcome.facts}
+    if outcome.record is not None:
+        try:
+            ports.records.put(outcome.record, ports.settings.record_retention_seconds)
+        except DependencyError as failed:  # the license is still delivered; the line below keeps the facts
+            logger.warning("record not written", extra={**facts, "reason": str(failed)})
+    if outcome.failure is not None:
+        logger.warning("dependency failed", extra={**facts, "drm": route.name, "reason": outcome.failure})
+    if outcome.license is None:
+        refusal = outcome.error or ApiError(-2030)
+        record_request(route.name, outcome.code, refusal.status, facts, LICENSE_METRICS)
+        return error_response(outcome.code, "json", request_id, cors, error=refusal)
+    record_request(route.name, 0, 200, facts, LICENSE_METRICS)
+    return license_response(outcome.license.body, outcome.license.content_type, cors)
+
+
+def cors_headers(allowed: tuple[str, ...], origin: str | None) -> dict[str, str]:
+    """Access-Control-Allow-Origin for this request: * when any origin may call, else the caller's if listed."""
+    if "*" in allowed:
+        return {"Access-Control-Allow-Origin": "*"}
+    if origin and origin in allowed:
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    return {"Vary": "Origin"}
+
+
+def token_of(event: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:
+    values = (event.get("multiValueQueryStringParameters") or {}).get(TOKEN_PARAMETER) or []
+    single = (event.get("queryStringParameters") or {}).get(TOKEN_PARAMETER)
+    return next((v for v in [*values, single] if v), None) or headers.get(TOKEN_PARAMETER.lower()) or None
+
+
+def body_bytes(event: Mapping[str, Any]) -> bytes | None:
+    """The request body as bytes (API Gateway sends binary bodies base64-encoded); None when unusable or too large."""
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:
+            return None
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+    else:
+        raw = body.encode("utf-8", errors="surrogatepass")
+    return raw if len(raw) <= MAX_BODY_BYTES else None
+
+
+def license_response(body: bytes, content_type: str, cors: dict[str, str]) -> dict[str, Any]:
+    """A license as API Gateway passes it on: JSON as text, anything else base64-encoded bytes."""
+    headers = {**cors, "Content-Type": content_type, "Cache-Control": NO_STORE}
+    if content_type == "application/json":
+        return {"statusCode": 200, "headers": headers, "body": body.decode("utf-8")}
+    return {
+        "statusCode": 200,
+        "headers": headers,
+        "body": base64.b64encode(body).decode("ascii"),
+        "isBase64Encoded": True,
+    }
+
+
+def lambda_handler_for(route_name: str, backend: LicenseBackend) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda entry point of one rights route."""
+    route = RIGHTS_ROUTES[route_name]
+
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return handle_rights_request(route, backend, event, str(getattr(context, "aws_request_id", "")))
+
+    return lambda_entry(lambda_handler)

@@ -1,0 +1,51 @@
+"""W3C Clear Key licenses (EME, section 9.1.3) for a Widevine token's key: the one back end in process."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from drmtoken.core.errors import ApiError
+
+from .backend import LICENSE, License
+
+
+class ClearKeyBackend:
+    """Answers ``{"kids": [...], "type": "temporary"}`` with the token's key when its KID was asked for."""
+
+    def kind_of(self, body: bytes) -> str:
+        return LICENSE
+
+    def issue(self, claims: Mapping[str, Any], body: bytes) -> License:
+        requested = requested_kids(body)
+        kid = bytes.fromhex(claims["kid"])
+        if kid not in requested:
+            raise ApiError(-4022, "the token's KID is not among the requested ones")
+        key = {"kty": "oct", "kid": b64url(kid), "k": b64url(bytes.fromhex(claims["contentKey"]))}
+        answer = json.dumps({"keys": [key], "type": "temporary"}, separators=(",", ":"))
+        return License(body=answer.encode("ascii"), content_type="application/json")
+
+
+def requested_kids(body: bytes) -> list[bytes]:
+    """The KIDs of a Clear Key license request, as bytes; -7008 for anything that is not one."""
+    try:
+        request = json.loads(body)
+        kids = request["kids"] if isinstance(request, dict) else None
+        if not isinstance(kids, list) or not kids or not all(isinstance(k, str) for k in kids):
+            raise ValueError("kids must be a non-empty list of strings")
+        return [unb64url(kid) for kid in kids]
+    except (ValueError, KeyError, UnicodeDecodeError, binascii.Error) as error:
+        raise ApiError(-7008, "not a Clear Key license request") from error
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def unb64url(text: str) -> bytes:
+    if not text or len(text) % 4 == 1 or not all(c.isalnum() or c in "-_" for c in text) or not text.isascii():
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -1,0 +1,57 @@
+"""Redemption on the real engine: use limits exact under concurrency, records written per redemption."""
+
+from __future__ import annotations
+
+import base64
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from drmtoken import runtime
+from drmtoken.adapters import aws
+from drmtoken_cli.admin_store import AdminStore
+from tests.support.apigw import rest_event
+from tests.support.lambdas import WV_PATH, invoke
+from tests.support.requests import widevine
+
+pytestmark = pytest.mark.integration
+REQUEST = json.dumps({"kids": ["gOqLyKWPmQrR92vGZbML-g"], "type": "temporary"}).encode()  # ^kid1
+
+
+@pytest.fixture
+def acme(local_store: AdminStore, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("CLEARKEY_ENABLED", "true")
+    local_store.create_customer("acme", widevine=True, fairplay=True)
+    return "acme," + local_store.add_authenticator("acme", "test")
+
+
+def clearkey_event(url: str, body: bytes = REQUEST) -> dict[str, Any]:
+    token = url.split("ExpressPlayToken=", 1)[1]
+    event = rest_event(
+        "POST", f"/hms/ck/rights/?ExpressPlayToken={token}", headers={"Content-Type": "application/json"}
+    )
+    event.update(body=base64.b64encode(body).decode(), isBase64Encoded=True)
+    return event
+
+
+def test_50_parallel_redemptions_of_a_max_uses_3_token_yield_exactly_3(acme: str, local_env: dict[str, str]) -> None:
+    url = invoke(rest_event("GET", WV_PATH, widevine(acme, maxUses="3")))["body"]
+    runtime.get_rights_ports()  # warm, as 50 concurrent containers would be
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(lambda _: invoke(clearkey_event(url))["statusCode"], range(50)))
+    assert statuses.count(200) == 3
+    assert statuses.count(403) == 47
+    items = aws.client("dynamodb").scan(TableName=local_env["RECORDS_TABLE"])["Items"]
+    (counter,) = [item for item in items if item["pk"]["S"].startswith("uses#")]
+    assert counter["uses"]["N"] == "3"
+    assert len([item for item in items if item["pk"]["S"] == "acme"]) == 50  # one record per redemption
+
+
+def test_a_refused_redemption_then_a_retry_still_yields_the_license(acme: str) -> None:
+    url = invoke(rest_event("GET", WV_PATH, widevine(acme, maxUses="1")))["body"]
+    wrong = json.dumps({"kids": ["AAAAAAAAAAAAAAAAAAAAAA"]}).encode()
+    assert invoke(clearkey_event(url, wrong))["statusCode"] == 400  # no license: the use is given back
+    assert invoke(clearkey_event(url))["statusCode"] == 200
+    assert invoke(clearkey_event(url))["statusCode"] == 403
