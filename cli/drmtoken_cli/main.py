@@ -21,10 +21,10 @@ from drmtoken.settings import DEFAULT_CONTENT_KEYS_TABLE, DEFAULT_CUSTOMERS_TABL
 
 from .admin_store import CustomerExists, CustomerNotFound
 from .arguments import non_negative
-from .commands import authenticators, customers, keyring, keys, local, tokens
+from .commands import authenticators, customers, keyring, keys, local, records, tokens
 from .errors import CommandError
 
-GROUPS = (customers, authenticators, keys, tokens, keyring, local)
+GROUPS = (customers, authenticators, keys, tokens, records, keyring, local)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
   drmtoken customers set-limit acme --environment prod 50000
   drmtoken --table prod-customers customers list --json
   drmtoken tokens inspect 'https://wv.example.com/hms/wv/rights/?ExpressPlayToken=...'
+  drmtoken records acme --cookie session-1 --json            # redemptions, newest first
 
 AWS_PROFILE and AWS_REGION choose the account; AWS_ENDPOINT_URL_DYNAMODB points at a local engine.""",
     )

@@ -13,6 +13,7 @@ from drmtoken import runtime
 from drmtoken.adapters import aws
 from drmtoken_cli.admin_store import AdminStore
 from tests.support.apigw import rest_event
+from tests.support.cli import drmtoken
 from tests.support.lambdas import WV_PATH, invoke
 from tests.support.requests import widevine
 
@@ -55,3 +56,15 @@ def test_a_refused_redemption_then_a_retry_still_yields_the_license(acme: str) -
     assert invoke(clearkey_event(url, wrong))["statusCode"] == 400  # no license: the use is given back
     assert invoke(clearkey_event(url))["statusCode"] == 200
     assert invoke(clearkey_event(url))["statusCode"] == 403
+
+
+def test_drmtoken_records_shows_the_redemptions(acme: str, env: dict[str, str]) -> None:
+    url = invoke(rest_event("GET", WV_PATH, widevine(acme, cookie="viewer-1")))["body"]
+    assert invoke(clearkey_event(url))["statusCode"] == 200
+    assert invoke(clearkey_event(url, b"{}"))["statusCode"] == 400
+    shown = json.loads(drmtoken("records", "acme", "--cookie", "viewer-1", "--json", env=env).stdout)
+    assert [(r["status"], r["code"]) for r in shown] == [(400, -7008), (200, 0)]
+    token_id = shown[0]["tokenId"]
+    lines = drmtoken("records", "acme", "--token-id", token_id, env=env).stdout.splitlines()
+    assert len(lines) == 2 and all(token_id in line for line in lines)
+    assert drmtoken("records", "acme", "--cookie", "x" * 33, env=env, check=False).returncode == 2

@@ -15,7 +15,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from drmtoken.adapters.dynamodb import derived_token
-from drmtoken.core.account import ACTIVE, DISABLED, ENVIRONMENTS, Account, Authenticator, hash_secret, refusal_of
+from drmtoken.core.account import (
+    ACTIVE,
+    DISABLED,
+    ENVIRONMENTS,
+    UNKNOWN_ACCOUNT,
+    Account,
+    Authenticator,
+    hash_secret,
+    refusal_of,
+)
 from drmtoken.core.drm import PROFILES, Drm, DrmProfile
 from drmtoken.core.errors import ApiError
 from drmtoken.core.token import Keyring
@@ -49,6 +58,11 @@ class MemoryTables:
         with self._lock:
             account = self.accounts.get(authenticator.customer_id)
             return refusal_of(account, authenticator.secret_hash, environment, drm, drm_enabled)
+
+    def authenticate(self, authenticator: Authenticator, environment: str) -> int | None:
+        with self._lock:
+            account = self.accounts.get(authenticator.customer_id)
+            return (account or UNKNOWN_ACCOUNT).authentication_refusal(authenticator.secret_hash, environment)
 
     def refund(self, customer_id: str, environment: str, request_token: str) -> None:
         with self._lock:

@@ -35,6 +35,8 @@ EXPECTED: dict[str, dict[str, object] | tuple[int, int, str]] = {
     # The rights side, as `sam local invoke --parameter-overrides ClearKeyEnabled=true` runs it.
     "ck-post-invalid-token": (401, -4010, "application/json"),
     "ck-options-preflight": (204, 0, ""),
+    "getrecord-get": (200, 0, "application/json"),
+    "getrecord-error-length-json": (400, -1100, "application/json"),
 }
 
 
@@ -51,6 +53,9 @@ def test_event_file(name: str, store: AdminStore, keyring: Keyring, monkeypatch:
     expected = EXPECTED[name]
     if expected == (204, 0, ""):  # a preflight: no body, the CORS headers
         assert response["statusCode"] == 204 and response["headers"]["Access-Control-Allow-Methods"] == "POST, OPTIONS"
+        return
+    if expected == (200, 0, "application/json"):  # getrecord: a page of the demo customer's records (none yet)
+        assert response["statusCode"] == 200 and json.loads(response["body"]) == {"records": [], "next": None}
         return
     if isinstance(expected, tuple):
         assert error_of(response) == expected

@@ -13,7 +13,7 @@ import pytest
 
 from drmtoken import runtime
 from drmtoken.adapters import aws
-from drmtoken.issue import service
+from drmtoken.core.account import AUTHENTICATION_FAILURE_FLOOR
 from drmtoken_cli.admin_store import AdminStore
 from tests.support.apigw import rest_event
 from tests.support.lambdas import FUNCTIONS, TEMPLATE, WV_PATH, error_of, invoke
@@ -122,6 +122,6 @@ def test_every_authentication_refusal_waits_out_the_same_floor(
         assert invoke(rest_event("GET", WV_PATH, widevine(who)))["statusCode"] == status
         slept = waits[before:]
         if status == 401:
-            assert len(slept) == 1 and 0 < slept[0] <= service.AUTHENTICATION_FAILURE_FLOOR
+            assert len(slept) == 1 and 0 < slept[0] <= AUTHENTICATION_FAILURE_FLOOR
         else:
             assert slept == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from pathlib import Path
@@ -11,11 +12,13 @@ import pytest
 
 from drmtoken_cli.admin_store import AdminStore
 from drmtoken_cli.devserver.demo import DEMO_CUSTOMER, DEMO_SECRET
+from tests.support.apigw import rest_event
 from tests.support.error_cases import CASES, run
-from tests.support.lambdas import invoke
-from tests.support.requests import CONTENT_KEY, RFC3394_EK, RFC3394_KEK, RFC3394_KEY
+from tests.support.lambdas import WV_PATH, invoke
+from tests.support.requests import CONTENT_KEY, RFC3394_EK, RFC3394_KEK, RFC3394_KEY, widevine
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
+CLEARKEY_REQUEST = json.dumps({"kids": ["gOqLyKWPmQrR92vGZbML-g"], "type": "temporary"}).encode()  # ^kid1
 
 
 def secrets_in(text: str, secrets: set[str]) -> list[str]:
@@ -38,13 +41,30 @@ def test_every_event_and_error_case_keeps_secrets_out_of_logs_metrics_and_bodies
     tokens: set[str] = set()
 
     def record(response: dict[str, Any]) -> None:
-        if response["statusCode"] == 200:
-            tokens.add(response["body"].split("ExpressPlayToken=", 1)[1])
-        else:
-            bodies.append(response["body"])
+        body = response["body"] or ""
+        if response["statusCode"] == 200 and "ExpressPlayToken=" in body:
+            tokens.add(body.split("ExpressPlayToken=", 1)[1])
+        elif '"keys"' not in body:  # a Clear Key license holds the key by design; every other body must not
+            bodies.append(body)
 
+    monkeypatch.setenv("CLEARKEY_ENABLED", "true")
     for path in sorted(EVENTS.glob("*.json")):
         record(invoke(json.loads(path.read_text())))
+    # The rights side: a license, the refusals after the token opens, the records they leave.
+    rights_token = invoke(rest_event("GET", WV_PATH, widevine(authenticator, maxUses="1", cookie="c")))["body"]
+    rights_token = rights_token.split("=", 1)[1]
+    tokens.add(rights_token)
+    for body, token in (
+        (CLEARKEY_REQUEST, rights_token),
+        (CLEARKEY_REQUEST, rights_token),  # use limit reached
+        (b"", rights_token),
+        (b"{}", rights_token),
+        (CLEARKEY_REQUEST, rights_token[:-4] + "AAAA"),
+    ):
+        event = rest_event("POST", f"/hms/ck/rights/?ExpressPlayToken={token}")
+        event.update(body=base64.b64encode(body).decode() if body else None, isBase64Encoded=bool(body))
+        record(invoke(event))
+    record(invoke(rest_event("GET", "/cmiapi/getrecord/", [("customerAuthenticator", authenticator)])))
     # Cases that change the account (disable, limit 0, ...) go last, so the others still reach their own code.
     for case in sorted(CASES.values(), key=lambda c: c.setup is not None):
         for error_format in ("html", "json"):
@@ -53,6 +73,7 @@ def test_every_event_and_error_case_keeps_secrets_out_of_logs_metrics_and_bodies
     logged = out.out + out.err + "\n".join(r.getMessage() + json.dumps(r.__dict__, default=str) for r in caplog.records)
 
     assert tokens and bodies and "TokensIssued" in logged and "TokensRejected" in logged  # something was captured
+    assert "LicensesIssued" in logged and "LicensesRefused" in logged and '"records":[{' in "\n".join(bodies)
     every_secret = secrets | tokens
     assert secrets_in(logged, every_secret) == []
     assert secrets_in("\n".join(bodies), every_secret) == []

@@ -34,6 +34,7 @@ def test_routes_and_methods() -> None:
         ("/", frozenset({"ANY"})),  # the catch-all: 404 -1000 in the caller's format
         ("/{proxy+}", frozenset({"ANY"})),
         ("/hms/ck/rights", frozenset({"POST", "ANY"})),  # ANY: the CORS preflight and 405s
+        ("/cmiapi/getrecord", frozenset({"GET", "ANY"})),
     }
 
 
@@ -71,6 +72,12 @@ RIGHTS_FUNCTION_PERMISSIONS = {  # records and use counters, the keyring; never 
     ("dynamodb:UpdateItem", '{"Fn::GetAtt": ["RecordsTable", "Arn"]}'),
     ("secretsmanager:GetSecretValue", '{"Ref": "TokenKeyringSecret"}'),
     ("kms:Decrypt", '{"Fn::GetAtt": ["TokenKeyringKey", "Arn"]}'),
+}
+
+
+RECORDS_FUNCTION_PERMISSIONS = {  # authenticate, then one query per page: nothing else
+    ("dynamodb:GetItem", '{"Fn::GetAtt": ["CustomersTable", "Arn"]}'),
+    ("dynamodb:Query", '[{"Fn::GetAtt": ["RecordsTable", "Arn"]}, {"Fn::Sub": "${RecordsTable.Arn}/index/byCookie"}]'),
 }
 
 
@@ -113,6 +120,8 @@ def test_every_function_has_exactly_the_permissions_of_its_adapters() -> None:
             if any(path.endswith("/token") for path in paths)
             else RIGHTS_FUNCTION_PERMISSIONS
             if any(path.endswith("/rights") for path in paths)
+            else RECORDS_FUNCTION_PERMISSIONS
+            if any(path.endswith("/getrecord") for path in paths)
             else set()
         )
         assert granted == expected, name

@@ -36,6 +36,10 @@ class AccountGate(Protocol):
         """Give back the token counted for ``request_token``; idempotent, never below zero."""
         ...
 
+    def authenticate(self, authenticator: Authenticator, environment: str) -> int | None:
+        """-2018 or -2031 when the caller may not act for the account, counting nothing; else None."""
+        ...
+
 
 class KeyStore(Protocol):
     def wrapped_key(self, customer_id: str, kid: str) -> bytes | None:
@@ -65,6 +69,14 @@ class RecordStore(Protocol):
         ...
 
 
+class RecordReader(Protocol):
+    def page(
+        self, customer_id: str, cookie: str | None, length: int, after: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a customer's records, newest first, after the position ``after``; and the next position."""
+        ...
+
+
 class UseCounter(Protocol):
     def reserve(self, token_id: str, max_uses: int, expires_at: int, request_token: str) -> bool:
         """Take one use of the token if fewer than ``max_uses`` are taken; False when none is left.
@@ -86,3 +98,12 @@ class RightsPorts:
     keyring: KeyringSource
     records: RecordStore
     uses: UseCounter
+
+
+@dataclass
+class RecordPorts:
+    """What `getrecord` needs: the settings, the account gate to authenticate, the records."""
+
+    settings: Settings
+    accounts: AccountGate
+    records: RecordReader

@@ -6,7 +6,7 @@ tests can swap the environment with ``reset()``.
 
 from __future__ import annotations
 
-from drmtoken.ports import RightsPorts, TokenPorts
+from drmtoken.ports import RecordPorts, RightsPorts, TokenPorts
 from drmtoken.settings import Settings
 
 Runtime = TokenPorts  # what a warm token function keeps
@@ -54,8 +54,30 @@ def get_rights_ports() -> RightsPorts:
     return _rights
 
 
+_records: RecordPorts | None = None
+
+
+def get_record_ports() -> RecordPorts:
+    """What a warm getrecord function keeps: settings, the account gate, the records reader."""
+    global _records
+    if _records is None:
+        from drmtoken.adapters.aws import client
+        from drmtoken.adapters.dynamodb import DynamoAccounts
+        from drmtoken.adapters.records import DynamoRecordReader
+
+        settings = Settings.from_env()
+        dynamodb = client("dynamodb")
+        _records = RecordPorts(
+            settings=settings,
+            accounts=DynamoAccounts(dynamodb, settings.customers_table),
+            records=DynamoRecordReader(dynamodb, settings.records_table),
+        )
+    return _records
+
+
 def reset() -> None:
     """Forget everything built so far; the next request reads the environment again."""
-    global _runtime, _rights
+    global _runtime, _rights, _records
     _runtime = None
     _rights = None
+    _records = None

@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from drmtoken.core.account import ACTIVE, Account, Authenticator, refusal_of
+from drmtoken.core.account import ACTIVE, UNKNOWN_ACCOUNT, Account, Authenticator, refusal_of
 from drmtoken.core.drm import DrmProfile
 from drmtoken.core.errors import ApiError, DependencyError
 
@@ -97,6 +97,10 @@ class DynamoAccounts:
         """The account's refusal code, read without counting anything; None when a token could be issued."""
         account = self.account(authenticator.customer_id)
         return refusal_of(account, authenticator.secret_hash, environment, drm, drm_enabled)
+
+    def authenticate(self, authenticator: Authenticator, environment: str) -> int | None:
+        account = self.account(authenticator.customer_id)
+        return (account or UNKNOWN_ACCOUNT).authentication_refusal(authenticator.secret_hash, environment)
 
     def account(self, customer_id: str) -> Account | None:
         item = call(

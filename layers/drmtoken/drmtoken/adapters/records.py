@@ -7,7 +7,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from .dynamodb import call, derived_token, idempotent_update
-from .items import EXPIRES_AT, USES, record_item, use_counter_key
+from .items import (
+    COOKIE_INDEX,
+    COOKIE_KEY,
+    EXPIRES_AT,
+    RECORD_PK,
+    RECORD_SK,
+    USES,
+    record_from_item,
+    record_item,
+    use_counter_key,
+)
 
 
 class DynamoRecords:
@@ -58,3 +68,32 @@ class DynamoUses:
             },
             derived_token(request_token, "give-back"),
         )
+
+
+class DynamoRecordReader:
+    """``RecordReader``: one Query per page, on the table or on the byCookie index."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self.client = client
+        self.table = table
+
+    def page(
+        self, customer_id: str, cookie: str | None, length: int, after: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        key_name, key_value = (COOKIE_KEY, f"{customer_id}#{cookie}") if cookie else (RECORD_PK, customer_id)
+        query: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "#key = :key",
+            "ExpressionAttributeNames": {"#key": key_name},
+            "ExpressionAttributeValues": {":key": {"S": key_value}},
+            "ScanIndexForward": False,  # newest first: the sort key begins with the time
+            "Limit": length,
+        }
+        if cookie:
+            query["IndexName"] = COOKIE_INDEX
+        if after:
+            start = {RECORD_PK: {"S": customer_id}, RECORD_SK: {"S": after}}
+            query["ExclusiveStartKey"] = {**start, COOKIE_KEY: {"S": key_value}} if cookie else start
+        answer = call(self.client, "query", **query)
+        last = answer.get("LastEvaluatedKey")
+        return [record_from_item(item) for item in answer.get("Items", [])], last[RECORD_SK]["S"] if last else None

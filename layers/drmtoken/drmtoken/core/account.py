@@ -7,13 +7,18 @@ failed first, so the answer follows the contract's order (docs/token-api.md, sec
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from .drm import DrmProfile
+from .errors import ApiError
 
 ENVIRONMENTS = ("test", "prod")
+AUTHENTICATION_FAILURE_FLOOR = 0.025  # seconds; see uniform_authentication_failures
 ACTIVE = "active"
 DISABLED = "disabled"
 
@@ -46,12 +51,18 @@ class Account:
     issued: dict[str, int] = field(default_factory=dict)
     limits: dict[str, int | None] = field(default_factory=dict)
 
-    def refusal(self, secret_hash: str, environment: str, drm: DrmProfile, drm_enabled: bool) -> int | None:
-        """The first account check that fails, or None when a token may be issued."""
+    def authentication_refusal(self, secret_hash: str, environment: str) -> int | None:
+        """-2018 or -2031 when this caller may not act for the account at all, else None."""
         if secret_hash not in self.authenticator_hashes.get(environment, set()):
             return -2018
         if self.status != ACTIVE:
             return -2031
+        return None
+
+    def refusal(self, secret_hash: str, environment: str, drm: DrmProfile, drm_enabled: bool) -> int | None:
+        """The first account check that fails, or None when a token may be issued."""
+        if (code := self.authentication_refusal(secret_hash, environment)) is not None:
+            return code
         if not self.entitlements.get(drm.entitlement, False):
             return drm.not_entitled
         if not drm_enabled:
@@ -87,3 +98,24 @@ def refusal_of(
     account: Account | None, secret_hash: str, environment: str, drm: DrmProfile, drm_enabled: bool
 ) -> int | None:
     return (account or UNKNOWN_ACCOUNT).refusal(secret_hash, environment, drm, drm_enabled)
+
+
+@contextlib.contextmanager
+def uniform_authentication_failures(floor: float | None = None) -> Iterator[None]:
+    """A -2018 from the account is answered no sooner than ``floor`` seconds after the account call began.
+
+    DynamoDB returns the customer's item with a failed condition when the customer exists
+    (wrong secret) and nothing when it does not; parsing that item alone costs botocore
+    ~40 us, enough for a caller timing many refusals to learn which customer ids exist.
+    Both refusals wait out the same floor, far above that difference and above a usual
+    DynamoDB round trip. Only refusals pay it; a brute-force caller is slowed as well.
+    """
+    started = time.monotonic()
+    try:
+        yield
+    except ApiError as error:
+        if error.code == -2018:
+            remaining = started + (AUTHENTICATION_FAILURE_FLOOR if floor is None else floor) - time.monotonic()
+            if remaining > 0:
+                time.sleep(remaining)
+        raise

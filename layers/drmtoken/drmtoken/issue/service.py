@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from drmtoken.core.account import Authenticator
+from drmtoken.core.account import Authenticator, uniform_authentication_failures
 from drmtoken.core.drm import Drm, DrmProfile, profile
 from drmtoken.core.errors import ApiError, DependencyError
 from drmtoken.core.keys import decide_key_source, unwrap_content_key
@@ -18,8 +17,6 @@ from drmtoken.core.token import seal_token
 from drmtoken.ports import TokenPorts
 
 from .params import ROUTE_PARAMETERS
-
-AUTHENTICATION_FAILURE_FLOOR = 0.025  # seconds; see uniform_authentication_failures
 
 # Parameters that shape the token but are not policy claims of their own.
 _NOT_CLAIMS = {"customerAuthenticator", "contentKey", "kek", "ek", "expirationTime", "wvExtension", "fpExtension"}
@@ -101,27 +98,6 @@ def _issue(
     )
     token = seal_token(keyring, drm.drm.value, claims)
     return f"{route.license_url}?ExpressPlayToken={token}", claims
-
-
-@contextlib.contextmanager
-def uniform_authentication_failures(floor: float | None = None) -> Iterator[None]:
-    """A -2018 from the account is answered no sooner than ``floor`` seconds after the account call began.
-
-    DynamoDB returns the customer's item with a failed condition when the customer exists
-    (wrong secret) and nothing when it does not; parsing that item alone costs botocore
-    ~40 us, enough for a caller timing many refusals to learn which customer ids exist.
-    Both refusals wait out the same floor, far above that difference and above a usual
-    DynamoDB round trip. Only refusals pay it; a brute-force caller is slowed as well.
-    """
-    started = time.monotonic()
-    try:
-        yield
-    except ApiError as error:
-        if error.code == -2018:
-            remaining = started + (AUTHENTICATION_FAILURE_FLOOR if floor is None else floor) - time.monotonic()
-            if remaining > 0:
-                time.sleep(remaining)
-        raise
 
 
 def _stored_content_key(

@@ -1,0 +1,86 @@
+"""`GET /cmiapi/getrecord/`: a customer's own records, newest first, paged, by cookie (docs/rights-api.md §6)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from drmtoken_cli.admin_store import AdminStore
+from tests.support.apigw import rest_event
+from tests.support.lambdas import WV_PATH, error_of, invoke
+from tests.support.requests import widevine
+
+GETRECORD = "/cmiapi/getrecord/"
+REQUEST = json.dumps({"kids": ["gOqLyKWPmQrR92vGZbML-g"], "type": "temporary"}).encode()  # ^kid1
+
+
+@pytest.fixture(autouse=True)
+def clearkey_on(monkeypatch: pytest.MonkeyPatch, service_env: dict[str, str]) -> None:
+    monkeypatch.setenv("CLEARKEY_ENABLED", "true")
+
+
+def redeem_once(authenticator: str, cookie: str) -> int:
+    url = invoke(rest_event("GET", WV_PATH, widevine(authenticator, cookie=cookie)))["body"]
+    event = rest_event("POST", "/hms/ck/rights/?ExpressPlayToken=" + url.split("=", 1)[1])
+    event.update(body=base64.b64encode(REQUEST).decode(), isBase64Encoded=True)
+    return int(invoke(event)["statusCode"])
+
+
+def getrecord(authenticator: str, **params: str) -> dict[str, Any]:
+    return invoke(rest_event("GET", GETRECORD, [("customerAuthenticator", authenticator), *params.items()]))
+
+
+def test_records_are_newest_first_paged_and_filtered_by_cookie(authenticator: str) -> None:
+    for cookie in ("a", "b", "a", "a"):
+        assert redeem_once(authenticator, cookie) == 200
+    everything = json.loads(getrecord(authenticator)["body"])
+    assert [r["cookie"] for r in everything["records"]] == ["a", "a", "b", "a"]
+    assert everything["next"] is None
+    times = [r["time"] for r in everything["records"]]
+    assert times == sorted(times, reverse=True)
+    first = json.loads(getrecord(authenticator, cookie="a", length="2")["body"])
+    assert [r["cookie"] for r in first["records"]] == ["a", "a"] and first["next"]
+    rest = json.loads(getrecord(authenticator, cookie="a", length="2", start=first["next"])["body"])
+    assert [r["cookie"] for r in rest["records"]] == ["a"]
+    seen = {r["tokenId"] for r in first["records"] + rest["records"]}
+    assert len(seen) == 3
+    record = everything["records"][0]
+    assert set(record) <= {"time", "tokenId", "customerId", "drm", "kind", "kid", "cookie", "status", "code"} | {
+        "sourceIp",
+        "userAgent",
+    }
+
+
+def test_a_customer_sees_only_its_own_records(authenticator: str, store: AdminStore) -> None:
+    assert redeem_once(authenticator, "mine") == 200
+    store.create_customer("other", widevine=True)
+    other = "other," + store.add_authenticator("other", "test")
+    assert json.loads(getrecord(other)["body"])["records"] == []
+    assert json.loads(getrecord(other, cookie="mine")["body"])["records"] == []
+
+
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"length": "0"}, -1100),
+        ({"length": "33"}, -1100),
+        ({"start": "not-a-cursor"}, -1100),
+        ({"start": base64.urlsafe_b64encode(b"other#key").decode()}, -1100),
+        ({"cookie": "x" * 33}, -2033),
+    ],
+)
+def test_bad_paging_is_1100(authenticator: str, params: dict[str, str], code: int) -> None:
+    assert error_of(getrecord(authenticator, errorFormat="json", **params))[:2] == (400, code)
+
+
+def test_authentication_is_that_of_the_token_routes(authenticator: str, store: AdminStore) -> None:
+    assert error_of(invoke(rest_event("GET", GETRECORD, [("errorFormat", "json")])))[:2] == (401, -2017)
+    assert error_of(getrecord("acme," + "0" * 32, errorFormat="json"))[:2] == (401, -2018)
+    assert error_of(getrecord("ghost," + "0" * 32, errorFormat="json"))[:2] == (401, -2018)
+    store.set_status("acme", active=False)
+    assert error_of(getrecord(authenticator))[:2] == (401, -2031)
+    response = invoke(rest_event("POST", GETRECORD, [("customerAuthenticator", authenticator)]))
+    assert error_of(response)[:2] == (405, -1001) and response["headers"]["Allow"] == "GET"
