@@ -50,9 +50,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/mypy functions/widevine/app.py
-	$(BIN)/mypy functions/fairplay/app.py
-	$(BIN)/mypy functions/not_found/app.py
+	for app in functions/*/app.py; do $(BIN)/mypy $$app || exit 1; done
 	$(BIN)/lint-imports --no-cache
 
 format: install

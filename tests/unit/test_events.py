@@ -14,6 +14,14 @@ from tests.support.lambdas import error_of, invoke
 from tests.support.requests import RFC3394_KEY
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
+WIDEVINE_TEST_PROVIDER = json.dumps(
+    {
+        "provider": "widevine_test",
+        "signingKey": "00" * 32,
+        "signingIv": "00" * 16,
+        "licenseServiceUrl": "http://127.0.0.1:9/",
+    }
+)
 
 # file -> expected claims (success) or (status, code, content type)
 EXPECTED: dict[str, dict[str, object] | tuple[int, int, str]] = {
@@ -35,6 +43,7 @@ EXPECTED: dict[str, dict[str, object] | tuple[int, int, str]] = {
     # The rights side, as `sam local invoke --parameter-overrides ClearKeyEnabled=true` runs it.
     "ck-post-invalid-token": (401, -4010, "application/json"),
     "ck-options-preflight": (204, 0, ""),
+    "wv-rights-post-invalid-token": (401, -4010, "application/json"),
     "getrecord-get": (200, 0, "application/json"),
     "getrecord-error-length-json": (400, -1100, "application/json"),
 }
@@ -47,6 +56,7 @@ def test_every_event_file_has_an_expectation() -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_event_file(name: str, store: AdminStore, keyring: Keyring, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLEARKEY_ENABLED", "true")
+    monkeypatch.setenv("WIDEVINE_PROVIDER", WIDEVINE_TEST_PROVIDER)  # no call is made: the token does not open
     store.create_customer(DEMO_CUSTOMER, widevine=True, fairplay=True, limits={})
     store.add_authenticator(DEMO_CUSTOMER, "test", secret=DEMO_SECRET)
     response = invoke(json.loads((EVENTS / f"{name}.json").read_text()))

@@ -35,6 +35,7 @@ def test_routes_and_methods() -> None:
         ("/{proxy+}", frozenset({"ANY"})),
         ("/hms/ck/rights", frozenset({"POST", "ANY"})),  # ANY: the CORS preflight and 405s
         ("/cmiapi/getrecord", frozenset({"GET", "ANY"})),
+        ("/hms/wv/rights", frozenset({"POST", "ANY"})),
     }
 
 
@@ -102,6 +103,8 @@ def policy_statements(function: str) -> list[dict[str, Any]]:
     """Every statement a function's Policies grant, inline or through a managed policy of the template."""
     statements: list[dict[str, Any]] = []
     for policy in RESOURCES[function]["Properties"].get("Policies", []):
+        if "Fn::If" in policy:  # a statement granted only when its parameter is set
+            policy = policy["Fn::If"][1]
         if "Ref" in policy:
             statements += RESOURCES[policy["Ref"]]["Properties"]["PolicyDocument"]["Statement"]
         else:
@@ -124,6 +127,8 @@ def test_every_function_has_exactly_the_permissions_of_its_adapters() -> None:
             if any(path.endswith("/getrecord") for path in paths)
             else set()
         )
+        if name == "WidevineRightsFunction":  # and it alone reads the provider's signing credentials
+            expected = expected | {("secretsmanager:GetSecretValue", '{"Ref": "WidevineProviderSecret"}')}
         assert granted == expected, name
         for kms in (s for s in statements if s["Action"] == ["kms:Decrypt"]):
             assert "kms:ViaService" in kms["Condition"]["StringEquals"]  # only through Secrets Manager
@@ -199,21 +204,28 @@ def alarm_metrics(name: str) -> tuple[str, list[dict[str, Any]]]:
 
 
 def test_unavailable_alarm_watches_the_line_the_functions_write() -> None:
-    from drmtoken.observability import request_record
+    from drmtoken.observability import LICENSE_METRICS, TOKEN_METRICS, request_record
 
     variables = TEMPLATE.document["Globals"]["Function"]["Environment"]["Variables"]
     _, stats = alarm_metrics("TokensUnavailableAlarm")
     watched = set()
     for stat in stats:
         dimensions = {d["Name"]: d["Value"] for d in stat["Metric"]["Dimensions"]}
-        record = request_record(dimensions["drm"], -2030, 503, {}, 0)
+        side = LICENSE_METRICS if stat["Metric"]["MetricName"] in LICENSE_METRICS else TOKEN_METRICS
+        record = request_record(dimensions["drm"], -2030, 503, {}, 0, side)
         directive = record["_aws"]["CloudWatchMetrics"][0]
         assert stat["Metric"]["Namespace"] == directive["Namespace"] == variables["POWERTOOLS_METRICS_NAMESPACE"]
         assert stat["Metric"]["MetricName"] == directive["Metrics"][0]["Name"]
         assert dimensions == {name: record[name] for name in directive["Dimensions"][0]}
         assert dimensions["service"] == variables["POWERTOOLS_SERVICE_NAME"]
-        watched.add(dimensions["drm"])
-    assert watched == {drm.value for drm in Drm}  # every DRM of the profile table
+        watched.add((side, dimensions["drm"]))
+    rights_routes = {path.split("/")[2] for spec in FUNCTIONS.values() for path in paths_of(spec) if "rights" in path}
+    # Every token DRM of the profile table, and every rights route the template serves.
+    assert watched == {(TOKEN_METRICS, drm.value) for drm in Drm} | {(LICENSE_METRICS, r) for r in rights_routes}
+
+
+def paths_of(spec: Any) -> set[str]:
+    return {route.path for route in spec.routes}
 
 
 def test_failing_functions_alarm_watches_errors_and_throttles_of_every_function() -> None:

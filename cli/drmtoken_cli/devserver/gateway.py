@@ -26,7 +26,7 @@ from .net import free_port
 from .template import Template
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit
-LOCAL_OVERRIDES = ("CLEARKEY_ENABLED", "WIDEVINE_LICENSE_URL", "FAIRPLAY_LICENSE_URL")
+LOCAL_OVERRIDES = ("CLEARKEY_ENABLED", "WIDEVINE_LICENSE_URL", "FAIRPLAY_LICENSE_URL", "WIDEVINE_PROVIDER")
 _ERROR_CODE = re.compile(r'"errorCode": (-?\d+)|<h1>Error (-?\d+)</h1>')
 
 
@@ -216,6 +216,13 @@ def serve(template: Template, host: str, port: int, environment: str, demo: bool
     for spec in functions.functions.values():  # import every handler up front, as Lambda's init phase does
         spec.load_handler()
     engine = start_storage()
+    widevine_stand_in = None
+    if "WIDEVINE_PROVIDER" not in chosen:
+        from .widevine_standin import WidevineStandIn
+
+        widevine_stand_in = WidevineStandIn().start()
+        chosen["WIDEVINE_PROVIDER"] = widevine_stand_in.provider_json()
+        say(f"Widevine: a local stand-in of the license service at {widevine_stand_in.url} (test credential)")
     try:
         created = create_tables(client("dynamodb"), template)
         say("tables: " + ", ".join(f"{name} ({'created' if new else 'exists'})" for name, new in created.items()))
@@ -262,6 +269,8 @@ def serve(template: Template, host: str, port: int, environment: str, demo: bool
         finally:
             gateway.server_close()
     finally:
+        if widevine_stand_in is not None:
+            widevine_stand_in.stop()
         if engine is not None:
             engine.stop()
     say("stopped")

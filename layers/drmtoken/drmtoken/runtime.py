@@ -6,6 +6,7 @@ tests can swap the environment with ``reset()``.
 
 from __future__ import annotations
 
+from drmtoken.core.license import LicenseBackend
 from drmtoken.ports import RecordPorts, RightsPorts, TokenPorts
 from drmtoken.settings import Settings
 
@@ -54,6 +55,25 @@ def get_rights_ports() -> RightsPorts:
     return _rights
 
 
+_widevine: LicenseBackend | None = None
+
+
+def widevine_backend(ports: RightsPorts) -> LicenseBackend | None:
+    """The Widevine license service of this deployment's provider account; None when none is configured."""
+    global _widevine
+    settings = ports.settings
+    if not (settings.widevine_provider_json or settings.widevine_provider_secret):
+        return None
+    if _widevine is None:
+        from drmtoken.adapters.widevine_service import ProviderSource, WidevineLicenseService
+
+        source = ProviderSource(
+            settings.widevine_provider_json, settings.widevine_provider_secret, settings.keyring_cache_seconds
+        )
+        _widevine = WidevineLicenseService(source)
+    return _widevine
+
+
 _records: RecordPorts | None = None
 
 
@@ -77,7 +97,8 @@ def get_record_ports() -> RecordPorts:
 
 def reset() -> None:
     """Forget everything built so far; the next request reads the environment again."""
-    global _runtime, _rights, _records
+    global _runtime, _rights, _records, _widevine
     _runtime = None
     _rights = None
     _records = None
+    _widevine = None

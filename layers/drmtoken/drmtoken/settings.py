@@ -39,6 +39,8 @@ class Settings:
     record_retention_seconds: int = 30 * 86400
     clearkey_enabled: bool = False  # never on a prod deployment
     allowed_origins: tuple[str, ...] = ("*",)  # CORS of the rights routes
+    widevine_provider_json: str | None = None  # inline provider credentials, for local runs and tests
+    widevine_provider_secret: str | None = None  # Secrets Manager secret id or ARN, in AWS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -74,6 +76,8 @@ class Settings:
             record_retention_seconds=int(env.get("RECORD_RETENTION_DAYS", "30")) * 86400,
             clearkey_enabled=clearkey_enabled,
             allowed_origins=origins or ("*",),
+            widevine_provider_json=env.get("WIDEVINE_PROVIDER") or None,
+            widevine_provider_secret=env.get("WIDEVINE_PROVIDER_SECRET") or None,
         )
 
     def route(self, drm: Drm) -> RouteSettings:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from drmtoken.core.errors import DependencyError
 from drmtoken.core.token import Keyring
+
+from .secrets import CachedSecret
 
 
 @dataclass
@@ -22,7 +23,7 @@ class SecretKeyring:
     cache_seconds: int
     _keyring: Keyring | None = None
     _text: str | None = field(default=None, repr=False)
-    _provider: Any = field(default=None, repr=False)
+    _secret: CachedSecret | None = field(default=None, repr=False)
 
     def get(self) -> Keyring:
         if self._keyring is not None and self.secret_id is None:
@@ -37,15 +38,9 @@ class SecretKeyring:
         return self._keyring
 
     def _read_secret(self) -> str:
-        from aws_lambda_powertools.utilities.parameters import SecretsProvider
-        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, GetSecretError
-
-        from .aws import client
-
-        if self._provider is None:
-            self._provider = SecretsProvider(boto3_client=client("secretsmanager"))
+        if self._secret is None:
+            self._secret = CachedSecret(str(self.secret_id), self.cache_seconds)
         try:
-            text = self._provider.get(self.secret_id, max_age=self.cache_seconds)
-        except (GetParameterError, GetSecretError) as error:
-            raise DependencyError(f"token keyring secret unavailable: {type(error.__cause__).__name__}") from error
-        return str(text)
+            return self._secret.text()
+        except DependencyError as error:
+            raise DependencyError(f"token keyring {error}") from None

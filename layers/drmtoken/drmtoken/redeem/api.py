@@ -10,10 +10,11 @@ from typing import Any
 
 from drmtoken.apigw.responses import NO_STORE, error_response
 from drmtoken.core.errors import ApiError, DependencyError
+from drmtoken.core.license import LicenseBackend
 from drmtoken.observability import LICENSE_METRICS, lambda_entry, logger, record_request
+from drmtoken.ports import RightsPorts
 from drmtoken.runtime import get_rights_ports
 
-from .backend import LicenseBackend
 from .routes import RIGHTS_ROUTES, RightsRoute
 from .service import RightsRequest, redeem
 
@@ -27,8 +28,11 @@ PREFLIGHT = {
 }
 
 
+BackendFor = Callable[[RightsPorts], "LicenseBackend | None"]  # None: the route is not served on this deployment
+
+
 def handle_rights_request(
-    route: RightsRoute, backend: LicenseBackend, event: dict[str, Any], lambda_request_id: str = ""
+    route: RightsRoute, backend_for: BackendFor, event: dict[str, Any], lambda_request_id: str = ""
 ) -> dict[str, Any]:
     ports = get_rights_ports()
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
@@ -38,8 +42,9 @@ def handle_rights_request(
     method = str(event.get("httpMethod") or "").upper()
     if method == "OPTIONS":  # the preflight of every license POST: no token is opened, nothing is called
         return {"statusCode": 204, "headers": {**cors, **PREFLIGHT, "Cache-Control": NO_STORE}, "body": ""}
-    if route.name == "ck" and not ports.settings.clearkey_enabled:
-        return error_response(-1000, "json", request_id, cors)  # Clear Key is not served on this deployment
+    backend = backend_for(ports)
+    if backend is None:  # Clear Key switched off, or no Widevine provider / KSM configured
+        return error_response(-1000, "json", request_id, cors)
     if method != "POST":
         return error_response(-1001, "json", request_id, {**cors, "Allow": ", ".join(ALLOWED_METHODS)})
     body = body_bytes(event)
@@ -119,11 +124,11 @@ def license_response(body: bytes, content_type: str, cors: dict[str, str]) -> di
     }
 
 
-def lambda_handler_for(route_name: str, backend: LicenseBackend) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """The Lambda entry point of one rights route."""
+def lambda_handler_for(route_name: str, backend_for: BackendFor) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda entry point of one rights route; ``backend_for`` builds (or caches) its back end."""
     route = RIGHTS_ROUTES[route_name]
 
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return handle_rights_request(route, backend, event, str(getattr(context, "aws_request_id", "")))
+        return handle_rights_request(route, backend_for, event, str(getattr(context, "aws_request_id", "")))
 
     return lambda_entry(lambda_handler)

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from drmtoken.core.errors import ApiError
-
-from .backend import LICENSE, License
+from drmtoken.core.license import LICENSE, License
+from drmtoken.ports import RightsPorts
 
 
 class ClearKeyBackend:
@@ -49,3 +49,8 @@ def unb64url(text: str) -> bytes:
     if not text or len(text) % 4 == 1 or not all(c.isalnum() or c in "-_" for c in text) or not text.isascii():
         raise ValueError("not base64url")
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def clearkey_backend(ports: RightsPorts) -> ClearKeyBackend | None:
+    """The Clear Key back end where the deployment switched it on; None (no such route) elsewhere."""
+    return ClearKeyBackend() if ports.settings.clearkey_enabled else None

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drmtoken.core.errors import USE_LIMIT_STATUS, ApiError, DependencyError, TokenOpenError
+from drmtoken.core.license import CERTIFICATE, LICENSE, License, LicenseBackend
 from drmtoken.core.token import open_token
 from drmtoken.ports import RightsPorts
 
-from .backend import CERTIFICATE, LICENSE, License, LicenseBackend
 from .routes import RightsRoute
 
 ISSUED = 0

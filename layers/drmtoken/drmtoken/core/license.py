@@ -1,4 +1,4 @@
-"""What a license back end gives: the license itself, and facts about the device for the record."""
+"""What a license back end gives (the license, facts about the device for the record), and its interface."""
 
 from __future__ import annotations
 

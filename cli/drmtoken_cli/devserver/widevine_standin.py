@@ -1,0 +1,150 @@
+"""A local stand-in of Widevine's license service, for `make run`, the tests, and by hand.
+
+It takes the provider's signed getlicense message as the real service does, verifies the
+signature with the development credential that Shaka Packager's documentation publishes
+(``widevine_test``), accepting PKCS#7 or zero padding of the 20-byte SHA-1, and answers in
+the real service's shape: ``{"status": ..., "license": base64, device fields, session_state}``.
+It cannot make a license a CDM would accept (only Google can); its "license" is a digest of
+the request, so tests can tell which request it answers.
+
+Challenges drive its failures the way a real one would fail:
+``STATUS:<NAME>`` answers that status, ``HTTP:<code>`` that HTTP status with no JSON,
+``SLOW`` answers after longer than any client waits. ``08 04`` is a service-certificate request.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from .net import free_port
+
+TEST_PROVIDER = "widevine_test"
+TEST_KEY = bytes.fromhex("1ae8ccd0e7985cc0b6203a55855a1034afc252980e970ca90e5202689f947ab9")
+TEST_IV = bytes.fromhex("d58ce954203b7c9a9a9d467f59839249")
+SERVICE_CERTIFICATE = b"stand-in service certificate"
+DEVICE = {
+    "make": "StandIn",
+    "model": "Local",
+    "security_level": 3,
+    "platform_verification_status": "PLATFORM_UNVERIFIED",
+    "system_id": 4464,
+    "client_max_hdcp_version": "HDCP_V2",
+}
+SLOW_SECONDS = 7.0  # past the proxy's 5 s read timeout
+
+
+class WidevineStandIn:
+    """The stand-in service on 127.0.0.1; ``seen`` holds every correctly signed inner request, in order."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.seen: list[dict[str, Any]] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", port or free_port()), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/cenc/getlicense/{TEST_PROVIDER}"
+
+    def provider_json(self) -> str:
+        """WIDEVINE_PROVIDER for a service that should use this stand-in."""
+        return json.dumps(
+            {
+                "provider": TEST_PROVIDER,
+                "signingKey": TEST_KEY.hex(),
+                "signingIv": TEST_IV.hex(),
+                "licenseServiceUrl": self.url,
+            }
+        )
+
+    def start(self) -> WidevineStandIn:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> WidevineStandIn:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def answer(self, message: bytes) -> tuple[int, dict[str, Any] | None]:
+        """(HTTP status, JSON answer) for one POSTed message, as the real service would give them."""
+        try:
+            outer = json.loads(message)
+            inner_bytes = base64.b64decode(outer["request"], validate=True)
+            signature = base64.b64decode(outer["signature"], validate=True)
+            inner = json.loads(inner_bytes)
+            challenge = base64.b64decode(inner["payload"], validate=True)
+        except (ValueError, KeyError, TypeError):
+            return 400, {"status": "INVALID_MESSAGE"}
+        if outer.get("signer") != TEST_PROVIDER or inner.get("provider") != TEST_PROVIDER:
+            return 200, {"status": "PROVIDER_ID_MISMATCH"}
+        if not signature_matches(inner_bytes, signature):
+            return 200, {"status": "SIGNATURE_FAILED"}
+        self.seen.append(inner)
+        if challenge.startswith(b"HTTP:"):
+            return int(challenge[5:8]), None
+        if challenge.startswith(b"SLOW"):
+            time.sleep(SLOW_SECONDS)
+        if challenge.startswith(b"STATUS:"):
+            return 200, {"status": challenge[7:].decode("ascii", "replace")}
+        if challenge[:2] == b"\x08\x04" and len(challenge) <= 4:
+            return 200, {"status": "OK", "license": base64.b64encode(SERVICE_CERTIFICATE).decode()}
+        if not inner.get("content_key_specs"):
+            return 200, {"status": "MISSING_CONTENT_KEY_SPEC"}
+        license_bytes = b"stand-in license " + hashlib.sha256(inner_bytes).digest()[:16]
+        session = {"license_id": {"request_id": base64.b64encode(b"req").decode()}, "signing_key": "c2VjcmV0"}
+        return 200, {
+            "status": "OK",
+            "license": base64.b64encode(license_bytes).decode(),
+            **DEVICE,
+            "session_state": session,
+        }
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status, answer = stand_in.answer(body)
+                payload = json.dumps(answer).encode() if answer is not None else b"upstream failure"
+                self.send_response_only(status)
+                self.send_header("Content-Type", "application/json" if answer is not None else "text/plain")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet: what it saw is in ``seen``."""
+
+        return Handler
+
+
+def signature_matches(inner: bytes, signature: bytes) -> bool:
+    """AES-256-CBC decryption of the signature is SHA-1(inner), padded with PKCS#7 or zeros."""
+    if not signature or len(signature) % 16:
+        return False
+    decryptor = Cipher(algorithms.AES(TEST_KEY), modes.CBC(TEST_IV)).decryptor()
+    plain = decryptor.update(signature) + decryptor.finalize()
+    digest = hashlib.sha1(inner).digest()  # noqa: S324 - the service's scheme
+    pkcs7 = digest + bytes([12]) * 12
+    return plain in (pkcs7, digest + bytes(12))

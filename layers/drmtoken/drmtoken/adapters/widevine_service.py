@@ -1,0 +1,72 @@
+"""The Widevine license service over HTTPS: the rights route's ``LicenseBackend`` for Widevine tokens.
+
+urllib3 (already in the dependency tree through botocore), with a bounded connect and read
+time inside the 10 s function timeout, and no retry: a retried getlicense could make a
+second license out of one request. Any failure to get an answer is DependencyError (503).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import urllib3
+
+from drmtoken.core.errors import DependencyError
+from drmtoken.core.license import License
+from drmtoken.core.widevine import WidevineProvider, inner_request, kind_of, read_answer, signed_message
+
+from .secrets import CachedSecret
+
+TIMEOUT = urllib3.Timeout(connect=1.0, read=5.0)
+
+
+@dataclass
+class ProviderSource:
+    """The provider credentials: inline JSON (local runs, tests) or a Secrets Manager secret, re-read after a while."""
+
+    inline_json: str | None
+    secret_id: str | None
+    cache_seconds: int
+    _provider: WidevineProvider | None = field(default=None, repr=False)
+    _text: str | None = field(default=None, repr=False)
+    _secret: CachedSecret | None = field(default=None, repr=False)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.inline_json or self.secret_id)
+
+    def get(self) -> WidevineProvider:
+        if self.inline_json is None and self._secret is None:
+            self._secret = CachedSecret(str(self.secret_id), self.cache_seconds)
+        text = self.inline_json or (self._secret.text() if self._secret else "")
+        if self._provider is None or text != self._text:
+            try:
+                self._provider = WidevineProvider.from_json(text)
+            except ValueError as error:  # the message quotes nothing of the credentials
+                raise DependencyError(f"Widevine provider credentials are unusable: {error}") from None
+            self._text = text
+        return self._provider
+
+
+class WidevineLicenseService:
+    """``LicenseBackend``: the provider's signed getlicense request, and the service's answer read."""
+
+    def __init__(self, provider: ProviderSource) -> None:
+        self.provider = provider
+        self.http = urllib3.PoolManager(timeout=TIMEOUT, retries=False)
+
+    def kind_of(self, body: bytes) -> str:
+        return kind_of(body)
+
+    def issue(self, claims: Mapping[str, Any], body: bytes) -> License:
+        provider = self.provider.get()
+        message = signed_message(provider, inner_request(provider, claims, body))
+        try:
+            answer = self.http.request(
+                "POST", provider.service_url, body=message, headers={"Content-Type": "application/json"}
+            )
+        except urllib3.exceptions.HTTPError as error:
+            raise DependencyError(f"Widevine license service unreachable: {type(error).__name__}") from error
+        return read_answer(answer.status, answer.data, kind_of(body))
