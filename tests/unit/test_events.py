@@ -44,6 +44,8 @@ EXPECTED: dict[str, dict[str, object] | tuple[int, int, str]] = {
     "ck-post-invalid-token": (401, -4010, "application/json"),
     "ck-options-preflight": (204, 0, ""),
     "wv-rights-post-invalid-token": (401, -4010, "application/json"),
+    "fp-rights-post-invalid-token": (401, -4010, "application/json"),
+    "fp-cert-get": (404, -1000, "application/json"),  # no FairPlayCertificate in the template's defaults
     "getrecord-get": (200, 0, "application/json"),
     "getrecord-error-length-json": (400, -1100, "application/json"),
 }

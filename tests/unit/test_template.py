@@ -36,6 +36,8 @@ def test_routes_and_methods() -> None:
         ("/hms/ck/rights", frozenset({"POST", "ANY"})),  # ANY: the CORS preflight and 405s
         ("/cmiapi/getrecord", frozenset({"GET", "ANY"})),
         ("/hms/wv/rights", frozenset({"POST", "ANY"})),
+        ("/hms/fp/rights", frozenset({"POST", "ANY"})),
+        ("/hms/fp/cert", frozenset({"GET"})),
     }
 
 
@@ -129,6 +131,9 @@ def test_every_function_has_exactly_the_permissions_of_its_adapters() -> None:
         )
         if name == "WidevineRightsFunction":  # and it alone reads the provider's signing credentials
             expected = expected | {("secretsmanager:GetSecretValue", '{"Ref": "WidevineProviderSecret"}')}
+        if name == "FairPlayRightsFunction":  # and it alone may invoke the one KSM function
+            ksm = RESOURCES[name]["Properties"]["Policies"][1]["Fn::If"][1]["Statement"][0]["Resource"]
+            expected = expected | {("lambda:InvokeFunction", json.dumps(ksm))}
         assert granted == expected, name
         for kms in (s for s in statements if s["Action"] == ["kms:Decrypt"]):
             assert "kms:ViaService" in kms["Condition"]["StringEquals"]  # only through Secrets Manager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -26,7 +27,16 @@ from .net import free_port
 from .template import Template
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit
-LOCAL_OVERRIDES = ("CLEARKEY_ENABLED", "WIDEVINE_LICENSE_URL", "FAIRPLAY_LICENSE_URL", "WIDEVINE_PROVIDER")
+LOCAL_OVERRIDES = (
+    "CLEARKEY_ENABLED",
+    "WIDEVINE_LICENSE_URL",
+    "FAIRPLAY_LICENSE_URL",
+    "WIDEVINE_PROVIDER",
+    "FAIRPLAY_KSM",
+    "FAIRPLAY_CERTIFICATE",
+)
+# Served at /hms/fp/cert locally when no certificate is given: no real FairPlay player will accept it.
+LOCAL_FAIRPLAY_CERTIFICATE = base64.b64encode(b"stand-in FairPlay application certificate").decode()
 _ERROR_CODE = re.compile(r'"errorCode": (-?\d+)|<h1>Error (-?\d+)</h1>')
 
 
@@ -223,6 +233,14 @@ def serve(template: Template, host: str, port: int, environment: str, demo: bool
         widevine_stand_in = WidevineStandIn().start()
         chosen["WIDEVINE_PROVIDER"] = widevine_stand_in.provider_json()
         say(f"Widevine: a local stand-in of the license service at {widevine_stand_in.url} (test credential)")
+    ksm_stand_in = None
+    if "FAIRPLAY_KSM" not in chosen:
+        from .ksm_standin import KsmStandIn
+
+        ksm_stand_in = KsmStandIn().start()
+        chosen["FAIRPLAY_KSM"] = ksm_stand_in.url
+        say(f"FairPlay: a local stand-in KSM at {ksm_stand_in.url}")
+    chosen.setdefault("FAIRPLAY_CERTIFICATE", LOCAL_FAIRPLAY_CERTIFICATE)
     try:
         created = create_tables(client("dynamodb"), template)
         say("tables: " + ", ".join(f"{name} ({'created' if new else 'exists'})" for name, new in created.items()))
@@ -269,8 +287,9 @@ def serve(template: Template, host: str, port: int, environment: str, demo: bool
         finally:
             gateway.server_close()
     finally:
-        if widevine_stand_in is not None:
-            widevine_stand_in.stop()
+        for stand_in in (widevine_stand_in, ksm_stand_in):
+            if stand_in is not None:
+                stand_in.stop()
         if engine is not None:
             engine.stop()
     say("stopped")

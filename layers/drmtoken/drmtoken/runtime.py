@@ -74,6 +74,19 @@ def widevine_backend(ports: RightsPorts) -> LicenseBackend | None:
     return _widevine
 
 
+_fairplay: LicenseBackend | None = None
+
+
+def fairplay_backend(ports: RightsPorts) -> LicenseBackend:
+    """The customer's KSM; a deployment without one answers -6006 (refused before any use is taken)."""
+    global _fairplay
+    if _fairplay is None:
+        from drmtoken.adapters.ksm import KsmClient
+
+        _fairplay = KsmClient(ports.settings.fairplay_ksm)
+    return _fairplay
+
+
 _records: RecordPorts | None = None
 
 
@@ -97,8 +110,9 @@ def get_record_ports() -> RecordPorts:
 
 def reset() -> None:
     """Forget everything built so far; the next request reads the environment again."""
-    global _runtime, _rights, _records, _widevine
+    global _runtime, _rights, _records, _widevine, _fairplay
     _runtime = None
     _rights = None
     _records = None
     _widevine = None
+    _fairplay = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,6 +43,8 @@ class Settings:
     allowed_origins: tuple[str, ...] = ("*",)  # CORS of the rights routes
     widevine_provider_json: str | None = None  # inline provider credentials, for local runs and tests
     widevine_provider_secret: str | None = None  # Secrets Manager secret id or ARN, in AWS
+    fairplay_ksm: str | None = None  # the customer's KSM: a Lambda function name or ARN, or an https:// URL
+    fairplay_certificate: bytes | None = None  # the FPS application certificate (DER), served at /hms/fp/cert
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -78,10 +82,21 @@ class Settings:
             allowed_origins=origins or ("*",),
             widevine_provider_json=env.get("WIDEVINE_PROVIDER") or None,
             widevine_provider_secret=env.get("WIDEVINE_PROVIDER_SECRET") or None,
+            fairplay_ksm=env.get("FAIRPLAY_KSM") or None,
+            fairplay_certificate=_certificate(env.get("FAIRPLAY_CERTIFICATE") or ""),
         )
 
     def route(self, drm: Drm) -> RouteSettings:
         return self.routes[drm]
+
+
+def _certificate(text: str) -> bytes | None:
+    if not text:
+        return None
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise SettingsError("FAIRPLAY_CERTIFICATE must be the certificate's DER in base64") from None
 
 
 def _flag(env: Mapping[str, str], name: str, default: str = "true") -> bool:

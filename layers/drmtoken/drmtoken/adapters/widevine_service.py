@@ -60,7 +60,7 @@ class WidevineLicenseService:
     def kind_of(self, body: bytes) -> str:
         return kind_of(body)
 
-    def issue(self, claims: Mapping[str, Any], body: bytes) -> License:
+    def issue(self, claims: Mapping[str, Any], body: bytes, content_type: str = "") -> License:
         provider = self.provider.get()
         message = signed_message(provider, inner_request(provider, claims, body))
         try:

@@ -57,6 +57,7 @@ def handle_rights_request(
         body=body,
         source_ip=str(((event.get("requestContext") or {}).get("identity") or {}).get("sourceIp") or ""),
         user_agent=headers.get("user-agent", ""),
+        content_type=headers.get("content-type", ""),
     )
     try:
         outcome = redeem(route, request, ports, backend, time.time())

@@ -19,7 +19,7 @@ class ClearKeyBackend:
     def kind_of(self, body: bytes) -> str:
         return LICENSE
 
-    def issue(self, claims: Mapping[str, Any], body: bytes) -> License:
+    def issue(self, claims: Mapping[str, Any], body: bytes, content_type: str = "") -> License:
         requested = requested_kids(body)
         kid = bytes.fromhex(claims["kid"])
         if kid not in requested:

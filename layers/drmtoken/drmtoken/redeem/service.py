@@ -30,6 +30,7 @@ class RightsRequest:
     body: bytes = field(repr=False)
     source_ip: str = ""
     user_agent: str = ""
+    content_type: str = ""
 
 
 @dataclass
@@ -102,7 +103,7 @@ def _license(
     if counted and not ports.uses.reserve(claims["tokenId"], max_uses or 0, claims["expiresAt"], reservation):
         raise ApiError(-4010, "use limit reached", status_override=USE_LIMIT_STATUS)
     try:
-        return backend.issue(claims, request.body)
+        return backend.issue(claims, request.body, request.content_type)
     except (ApiError, DependencyError):
         if counted:  # no license came of it: the player's retry must find the use again
             ports.uses.give_back(claims["tokenId"], reservation)

@@ -1,0 +1,91 @@
+"""FairPlay through the customer's key security module (docs/rights-api.md, section 4), without the network.
+
+A CKC can only be made with Apple-issued FairPlay credentials, so the service never makes
+one: it gives the token's key to the customer's KSM and hands back what the KSM answers,
+in the shape the SPC came in.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from .errors import ApiError, DependencyError
+from .license import License
+
+RAW, FORM, JSON = "raw", "form", "json"  # the three shapes an SPC arrives in, and its CKC leaves in
+MAX_REASON = 200  # characters of a KSM's error text passed on
+
+
+@dataclass(frozen=True)
+class Spc:
+    data: bytes
+    shape: str
+
+
+def read_spc(body: bytes, content_type: str) -> Spc:
+    """The SPC from raw bytes, a form field ``spc=<base64>`` or JSON ``{"spc": "<base64>"}``; -6004 otherwise."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    try:
+        if media_type == "application/x-www-form-urlencoded":
+            (encoded,) = parse_qs(body.decode("ascii"), strict_parsing=True)["spc"]
+            return Spc(base64.b64decode(encoded, validate=True), FORM)
+        if media_type == "application/json":
+            encoded = json.loads(body)["spc"]
+            return Spc(base64.b64decode(encoded, validate=True), JSON)
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, binascii.Error) as error:
+        raise ApiError(-6004, "the SPC is not readable in that form") from error
+    return Spc(body, RAW)
+
+
+def ksm_request(claims: Mapping[str, Any], spc: bytes) -> dict[str, Any]:
+    """What the KSM is given: the SPC and the token's key, IV, KID and policy, and who asked."""
+    return {
+        "spc": base64.b64encode(spc).decode("ascii"),
+        "contentKey": claims["contentKey"],
+        "iv": claims["iv"],
+        "kid": claims.get("kid"),
+        "rentalDuration": claims.get("rentalDuration", 0),
+        "extensions": list(claims.get("extensions", [])),
+        "tokenId": claims.get("tokenId"),
+        "customerId": claims.get("customerId"),
+        "cookie": claims.get("cookie"),
+    }
+
+
+def read_ksm_answer(answer: bytes, shape: str) -> License:
+    """``{"ckc": b64}`` as a CKC in the SPC's shape; ``{"error": ...}`` or anything unreadable is -6004."""
+    try:
+        document = json.loads(answer)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ApiError(-6004, "the KSM's answer is not JSON") from error
+    if not isinstance(document, dict):
+        raise ApiError(-6004, "the KSM's answer is not a JSON object")
+    if "error" in document:
+        text = "".join(c for c in str(document["error"]) if c.isprintable())[:MAX_REASON]
+        raise ApiError(-6004, text or "the KSM refused")
+    try:
+        ckc = base64.b64decode(document["ckc"], validate=True)
+    except (KeyError, TypeError, binascii.Error, ValueError) as error:
+        raise ApiError(-6004, "the KSM's answer holds no CKC") from error
+    if not ckc:
+        raise ApiError(-6004, "the KSM's CKC is empty")
+    return ckc_in_shape(ckc, shape)
+
+
+def ckc_in_shape(ckc: bytes, shape: str) -> License:
+    encoded = base64.b64encode(ckc).decode("ascii")
+    if shape == FORM:
+        return License(body=f"<ckc>{encoded}</ckc>".encode("ascii"), content_type="text/xml")
+    if shape == JSON:
+        return License(body=json.dumps({"ckc": encoded}).encode("ascii"), content_type="application/json")
+    return License(body=ckc, content_type="application/octet-stream")
+
+
+def failed_ksm(reason: str) -> DependencyError:
+    return DependencyError(f"KSM failed: {reason}")
