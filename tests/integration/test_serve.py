@@ -128,7 +128,8 @@ def test_embedded_engine_demo_and_the_readme_curl_line(tmp_path: Path) -> None:
         (b"Content-Length: abc\r\n", b"400"),
         (b"Content-Length: -1\r\n", b"400"),
         (b"Content-Length: 5\r\nContent-Length: 6\r\n", b"400"),
-        (b"Transfer-Encoding: chunked\r\n", b"411"),
+        (b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", b"400"),
+        (b"Transfer-Encoding: gzip, chunked\r\n", b"400"),
     ],
 )
 def test_malformed_framing_is_answered_and_the_connection_closed(server: Server, headers: bytes, status: bytes) -> None:
@@ -141,6 +142,17 @@ def test_malformed_framing_is_answered_and_the_connection_closed(server: Server,
     status_ok, _, _ = http("GET", f"{server.base}/hms/wv/token?errorFormat=json")
     assert status_ok == 401  # still serving
     assert "Traceback" not in "".join(server.stderr)
+
+
+def test_a_chunked_body_is_read_as_the_body(server: Server) -> None:
+    """The chunks are the form body (errorFormat=json is honoured), not the start of a next request."""
+    body = b"errorFormat=json"
+    chunked = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+    request = b"POST /hms/wv/token HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    request += b"Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked
+    answer = raw_exchange(server.base, request)
+    assert answer.startswith(b"HTTP/1.1 401") and b"application/json" in answer and b"-2017" in answer
+    assert answer.count(b"HTTP/1.1 ") == 1
 
 
 def test_control_characters_in_the_path_cannot_forge_log_lines(server: Server) -> None:

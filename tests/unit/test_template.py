@@ -37,7 +37,7 @@ def test_routes_and_methods() -> None:
         ("/cmiapi/getrecord", frozenset({"GET", "ANY"})),
         ("/hms/wv/rights", frozenset({"POST", "ANY"})),
         ("/hms/fp/rights", frozenset({"POST", "ANY"})),
-        ("/hms/fp/cert", frozenset({"GET"})),
+        ("/hms/fp/cert", frozenset({"GET", "ANY"})),
     }
 
 

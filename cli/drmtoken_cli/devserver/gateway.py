@@ -45,6 +45,10 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() and c != "\\" else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
+class FramingError(Exception):
+    """A body that cannot be read as framed: (status, message) for the answer; the connection closes."""
+
+
 class DynamoTimer:
     """Seconds this thread spent in DynamoDB calls, for the Server-Timing header."""
 
@@ -104,20 +108,25 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
             status, message = framing_error
             self.send_answer(status, {"Content-Type": "application/json"}, json.dumps({"message": message}), started)
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            self.send_answer(413, {"Content-Type": "application/json"}, '{"message":"Request Too Large"}', started)
+        try:
+            body = self.read_body()
+        except FramingError as error:
+            self.close_connection = True
+            status, message = error.args
+            self.send_answer(status, {"Content-Type": "application/json"}, json.dumps({"message": message}), started)
             return
-        body = self.rfile.read(length) if length else b""
         event = rest_event(self.command, self.path, list(self.headers.items()), body, self.server.binary_bodies)
         if self.server.timer:
             self.server.timer.reset()
         spec = self.server.functions.route(event["path"], self.command)
+        text: str | bytes
         if spec is None:
             status, headers, text = self.not_found(event["requestContext"]["requestId"])
         else:
             response = self.server.functions.invoke(spec.logical_id, event)
             status, headers, text = response["statusCode"], response.get("headers") or {}, response.get("body") or ""
+            if response.get("isBase64Encoded"):  # binary media types: API Gateway sends the bytes, decoded
+                text = base64.b64decode(text)
         if self.server.timer:
             spent, total = self.server.timer.spent() * 1000, (time.perf_counter() - started) * 1000
             headers = {**headers, "Server-Timing": f"dynamodb;dur={spent:.3f}, total;dur={total:.3f}"}
@@ -126,16 +135,44 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
     def framing_error(self) -> tuple[int, str] | None:
         """What API Gateway would answer for a body it cannot delimit; None when the framing is sound.
 
-        A chunked body is refused rather than read (411: API Gateway's REST APIs want a length),
-        and so is a Content-Length that is not one plain number: reading on would take the
-        body's bytes for the next request, or wait for bytes that never come.
+        One plain Content-Length, or Transfer-Encoding: chunked alone. Anything else (a length
+        that is not a number, two lengths, a length beside chunked, another coding) is refused:
+        reading on would take the body's bytes for the next request, or wait for bytes that
+        never come.
         """
-        if self.headers.get("Transfer-Encoding"):
-            return 411, "Length Required"
         lengths = self.headers.get_all("Content-Length") or []
+        coding = self.headers.get_all("Transfer-Encoding") or []
+        if coding and ([c.strip().lower() for c in coding] != ["chunked"] or lengths):
+            return 400, "Bad Request"
         if len(lengths) > 1 or any(not re.fullmatch(r"[0-9]{1,12}", value.strip(), re.ASCII) for value in lengths):
             return 400, "Bad Request"
         return None
+
+    def read_body(self) -> bytes:
+        """The request body, by its length or its chunks, at most API Gateway's 10 MiB."""
+        if self.headers.get("Transfer-Encoding"):
+            return self.read_chunks()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            raise FramingError(413, "Request Too Large")
+        return self.rfile.read(length) if length else b""
+
+    def read_chunks(self) -> bytes:
+        body = b""
+        while True:
+            size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
+            if not re.fullmatch(rb"[0-9A-Fa-f]{1,8}", size_line):
+                raise FramingError(400, "Bad Request")
+            size = int(size_line, 16)
+            if size == 0:
+                while self.rfile.readline(1024).strip():  # trailers, up to the blank line
+                    pass
+                return body
+            if len(body) + size > MAX_BODY_BYTES:
+                raise FramingError(413, "Request Too Large")
+            body += self.rfile.read(size)
+            if self.rfile.readline(3) != b"\r\n":
+                raise FramingError(400, "Bad Request")
 
     def not_found(self, request_id: str) -> tuple[int, dict[str, str], str]:
         """API Gateway's MISSING_AUTHENTICATION_TOKEN response, as template.yaml shapes it."""
@@ -144,8 +181,8 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
         body = templates[content_type].replace("$context.requestId", request_id)
         return self.server.not_found_status, {"Content-Type": content_type, "Cache-Control": "no-store"}, body
 
-    def send_answer(self, status: int, headers: dict[str, str], text: str, started: float) -> None:
-        payload = text.encode("utf-8")
+    def send_answer(self, status: int, headers: dict[str, str], text: str | bytes, started: float) -> None:
+        payload = text if isinstance(text, bytes) else text.encode("utf-8")
         self.send_response_only(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -154,7 +191,7 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
-        match = _ERROR_CODE.search(text) if status != 200 else None
+        match = _ERROR_CODE.search(payload.decode("utf-8", "replace")) if status != 200 else None
         code = next((g for g in match.groups() if g), "-") if match else "0" if status == 200 else "-"
         milliseconds = (time.perf_counter() - started) * 1000
         # The access log: never the query string or body, which carry keys and secrets; and no
