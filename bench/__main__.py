@@ -12,10 +12,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import calls, coldstart, fullpath, refusals, service
+from bench import calls, coldstart, fullpath, refusals, rights, service
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 SERVICE_CALLS = 5000
+# The contract's cost (docs/rights-api.md section 8): one record write per redemption whose token opens,
+# plus the reservation for a maxUses token (and its give-back on failure); one back-end call at most.
+RIGHTS_CALLS = {  # case -> (DynamoDB calls, back-end calls)
+    "success": (1, 1),
+    "success with maxUses": (2, 1),
+    "bad token": (0, 0),
+    "expired": (1, 0),
+    "used up": (2, 0),
+    "back end refused": (3, 1),
+}
 REFUSAL_CALLS = 400  # each refusal waits out the 25 ms floor
 COLD_START_REPEATS = 7
 FULL_PATH_REQUESTS = 800
@@ -41,6 +51,24 @@ def main() -> int:
         around, floor = result["without_client_call_p50_ms"], result["floor_p50_ms"]
         figures.append(figure(f"{drm} boto3 TransactWriteItems call, stubbed (p50)", result["p50_ms"] - around, "ms"))
         figures.append(figure(f"{drm} service without the boto3 call / floor (p50)", around / floor, "x"))
+
+    print(
+        f"rights routes: {SERVICE_CALLS} warm redemptions per route, DynamoDB and back ends in-process ...",
+        file=sys.stderr,
+    )
+    for route, result in rights.measure(SERVICE_CALLS).items():
+        figures.append(figure(f"{route} rights service time p50", result["p50_ms"], "ms", 0.5))
+        figures.append(figure(f"{route} rights service time p99", result["p99_ms"], "ms", 1.0))
+        figures.append(
+            figure(f"{route} rights floor p50 (open token, build back-end request)", result["floor_p50_ms"], "ms")
+        )
+        figures.append(figure(f"{route} rights service / floor (p50)", result["p50_ms"] / result["floor_p50_ms"], "x"))
+    for case, counted in rights.calls_per_redemption().items():
+        route, _, kind = case.partition(" ")
+        dynamodb, back_end = RIGHTS_CALLS[kind]
+        figures.append(figure(f"{case}: DynamoDB calls", counted["dynamodb"], "calls", dynamodb, most=False))
+        expected_back_end = 0 if route == "ck" else back_end  # Clear Key is answered in the function itself
+        figures.append(figure(f"{case}: back-end calls", counted["back end"], "calls", expected_back_end, most=False))
 
     print(
         f"-2018 refusals: {REFUSAL_CALLS} interleaved pairs, DynamoDB's answer parsed by botocore ...", file=sys.stderr

@@ -8,7 +8,7 @@ from unittest import mock
 
 import pytest
 
-from bench import calls, refusals, service
+from bench import calls, refusals, rights, service
 from drmtoken import runtime
 from drmtoken.adapters import aws
 
@@ -37,3 +37,15 @@ def test_refusal_timing_compares_both_refusals(bench_environment: None) -> None:
     assert timing["wrong_secret_p50_ms"] > 0 and timing["unknown_p50_ms"] > 0
     assert timing["difference_us"] == (timing["wrong_secret_p50_ms"] - timing["unknown_p50_ms"]) * 1000
     assert 0 <= timing["wrong_slower_share"] <= 1
+
+
+def test_rights_routes_are_measured_and_cost_what_the_contract_says(bench_environment: None) -> None:
+    from bench.__main__ import RIGHTS_CALLS
+
+    for result in rights.measure(50).values():
+        assert 0 < result["floor_p50_ms"] < result["p50_ms"]
+    counted = rights.calls_per_redemption()
+    for case, made in counted.items():
+        route, _, kind = case.partition(" ")
+        dynamodb, back_end = RIGHTS_CALLS[kind]
+        assert made == {"dynamodb": dynamodb, "back end": 0 if route == "ck" else back_end}, case

@@ -22,7 +22,7 @@ ERRORS: dict[int, tuple[int, str]] = {
     -2018: (401, "Invalid authenticator: expected <customerId>,<32 hex digit secret> of a live authenticator"),
     -2031: (401, "Customer account is disabled"),
     -2019: (403, "Token allowance used up"),
-    -6006: (403, "Customer is not entitled to FairPlay tokens"),
+    -6006: (403, "Not entitled to FairPlay"),  # the customer (token routes), or no KSM (rights)
     -6009: (403, "FairPlay tokens are switched off on this service"),
     -7011: (403, "Widevine tokens are not enabled for this customer or service"),
     # key material

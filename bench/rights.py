@@ -1,0 +1,232 @@
+"""The rights routes measured like the token routes, in one process.
+
+DynamoDB is answered by botocore's Stubber and the back ends in-process (the Widevine
+service's HTTP answer and the KSM's are canned), so what is timed is the service itself:
+read the request, open the token, check it, build and sign the back-end request, read the
+answer, write the record. The floor is the unavoidable part written plainly: open the
+token, and build (and for Widevine sign) the back-end request.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.stub import Stubber
+
+from bench.service import WARM_UP, percentile, prepare_environment, quiet_stdout
+from drmtoken import runtime
+from drmtoken.adapters import aws
+from drmtoken.adapters.ksm import KsmClient
+from drmtoken.adapters.widevine_service import WidevineLicenseService
+from drmtoken.core.fairplay import ksm_request
+from drmtoken.core.token import Keyring, open_token, seal_token
+from drmtoken.core.widevine import WidevineProvider, inner_request, signed_message
+from drmtoken_cli.devserver.events import rest_event
+from drmtoken_cli.devserver.lambda_host import LocalContext
+from tests.support.lambdas import TEMPLATE
+
+KEY, IV, KID = (
+    "00112233445566778899aabbccddeeff",
+    "0f0e0d0c0b0a09080706050403020100",
+    "80ea8bc8a58f990ad1f76bc665b30bfa",
+)
+PROVIDER = {
+    "provider": "widevine_test",
+    "signingKey": "11" * 32,
+    "signingIv": "22" * 16,
+    "licenseServiceUrl": "http://127.0.0.1:9/",
+}
+CHALLENGE = b"\x08\x01\x12\x10" + bytes(200)  # about the size of a real license request
+SPC = bytes(1500)
+CLEARKEY_REQUEST = json.dumps({"kids": ["gOqLyKWPmQrR92vGZbML-g"], "type": "temporary"}).encode()
+ROUTES = {  # route -> (function, token DRM, request body, content type)
+    "wv": ("WidevineRightsFunction", "wv", CHALLENGE, "application/octet-stream"),
+    "fp": ("FairPlayRightsFunction", "fp", SPC, "application/octet-stream"),
+    "ck": ("ClearKeyRightsFunction", "wv", CLEARKEY_REQUEST, "application/json"),
+}
+
+
+class _Answer:
+    def __init__(self, status: int, data: bytes) -> None:
+        self.status, self.data = status, data
+
+
+@dataclass
+class BackEnds:
+    """The back ends answered in-process; ``calls`` counts what reached them."""
+
+    refuse: bool = False
+    calls: int = 0
+
+    def widevine(self, method: str, url: str, **_: Any) -> _Answer:
+        self.calls += 1
+        if self.refuse:
+            return _Answer(200, b'{"status":"INVALID_LICENSE_CHALLENGE"}')
+        return _Answer(200, json.dumps({"status": "OK", "license": base64.b64encode(bytes(700)).decode()}).encode())
+
+    def ksm(self, message: bytes) -> bytes:
+        self.calls += 1
+        return (
+            b'{"error":"unknown asset"}'
+            if self.refuse
+            else json.dumps({"ckc": base64.b64encode(bytes(1100)).decode()}).encode()
+        )
+
+
+def prepare() -> tuple[Keyring, dict[str, Callable[..., Any]], BackEnds]:
+    prepare_environment()  # the template's variables: set what the rights routes need after them
+    os.environ.update(
+        CLEARKEY_ENABLED="true", WIDEVINE_PROVIDER=json.dumps(PROVIDER), FAIRPLAY_KSM="https://ksm.invalid/ckc"
+    )
+    runtime.reset()
+    keyring = Keyring.from_json(os.environ["TOKEN_KEYRING"])
+    functions = TEMPLATE.functions()
+    handlers = {route: functions[function].load_handler() for route, (function, *_) in ROUTES.items()}
+    back_ends = BackEnds()
+    ports = runtime.get_rights_ports()
+    wv, fp = runtime.widevine_backend(ports), runtime.fairplay_backend(ports)
+    assert isinstance(wv, WidevineLicenseService) and isinstance(fp, KsmClient)
+    wv.http.request = back_ends.widevine  # type: ignore[method-assign,assignment]  # the network, answered in-process
+    fp._post = back_ends.ksm  # type: ignore[method-assign]
+    return keyring, handlers, back_ends
+
+
+def token(keyring: Keyring, drm: str, expires_in: int = 3600, **extra: Any) -> str:
+    claims = {
+        "tokenId": os.urandom(16).hex(),
+        "drm": drm,
+        "customerId": "bench",
+        "environment": "test",
+        "issuedAt": int(time.time()),
+        "expiresAt": int(time.time()) + expires_in,
+        "contentKey": KEY,
+        "kid": KID,
+        "securityLevel": 1,
+        "hdcpOutputControl": 0,
+        "iv": IV,
+        "cookie": "bench",
+        "extensions": [],
+        **extra,
+    }
+    return seal_token(keyring, drm, claims)
+
+
+def event(route: str, token_text: str) -> dict[str, Any]:
+    _, _, body, content_type = ROUTES[route]
+    return rest_event(
+        "POST",
+        f"/hms/{route}/rights/?ExpressPlayToken={token_text}",
+        [("Content-Type", content_type)],
+        body,
+        binary=True,
+    )
+
+
+@contextmanager
+def dynamodb_answers(answers: list[tuple[str, Any]]) -> Iterator[list[str]]:
+    """DynamoDB answered by a Stubber with ``answers`` in order; yields the names of the calls made."""
+    client = aws.client("dynamodb")
+    calls: list[str] = []
+
+    def count(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    client.meta.events.register("provide-client-params.dynamodb", count)
+    with Stubber(client) as stubber:
+        for operation, answer in answers:
+            if answer == "used up":
+                stubber.add_client_error(
+                    operation,
+                    service_error_code="TransactionCanceledException",
+                    http_status_code=400,
+                    modeled_fields={"CancellationReasons": [{"Code": "ConditionalCheckFailed"}]},
+                )
+            else:
+                stubber.add_response(operation, answer)
+        yield calls
+    client.meta.events.unregister("provide-client-params.dynamodb", count)
+
+
+def measure(calls: int) -> dict[str, dict[str, float]]:
+    """Service time p50/p99 per route (token without maxUses: one DynamoDB write, the record) and its floor."""
+    keyring, handlers, _ = prepare()
+    provider = WidevineProvider.from_json(json.dumps(PROVIDER))
+    results: dict[str, dict[str, float]] = {}
+    for route, (_, drm, body, _) in ROUTES.items():
+        the_event = event(route, token(keyring, drm))
+        samples: list[float] = []
+        with dynamodb_answers([("put_item", {})] * (calls + WARM_UP)), quiet_stdout():
+            for index in range(calls + WARM_UP):
+                context = LocalContext("bench")
+                started = time.perf_counter()
+                response = handlers[route](the_event, context)
+                elapsed = time.perf_counter() - started
+                if response["statusCode"] != 200:
+                    raise RuntimeError(f"{route}: {response['statusCode']} {response['body']}")
+                if index >= WARM_UP:
+                    samples.append(elapsed)
+        token_text = the_event["queryStringParameters"]["ExpressPlayToken"]
+        floor: list[float] = []
+        for _ in range(calls):
+            started = time.perf_counter()
+            claims = open_token(keyring, token_text, drm)
+            if route == "wv":
+                signed_message(provider, inner_request(provider, claims, body))
+            elif route == "fp":
+                json.dumps(ksm_request(claims, body))
+            else:
+                json.dumps({"keys": [{"kty": "oct", "kid": claims["kid"], "k": claims["contentKey"]}]})
+            floor.append(time.perf_counter() - started)
+        results[route] = {
+            "p50_ms": statistics.median(samples) * 1000,
+            "p99_ms": percentile(samples, 0.99) * 1000,
+            "floor_p50_ms": statistics.median(floor) * 1000,
+        }
+    return results
+
+
+# case -> (token arguments, what DynamoDB answers in order, the back end refuses, expected status)
+CASES: dict[str, tuple[dict[str, Any], list[tuple[str, Any]], bool, int]] = {
+    "success": ({}, [("put_item", {})], False, 200),
+    "success with maxUses": ({"maxUses": 3}, [("transact_write_items", {}), ("put_item", {})], False, 200),
+    "bad token": ({"tampered": True}, [], False, 401),
+    "expired": ({"expires_in": -10}, [("put_item", {})], False, 401),
+    "used up": ({"maxUses": 1}, [("transact_write_items", "used up"), ("put_item", {})], False, 403),
+    "back end refused": (
+        {"maxUses": 3},
+        [("transact_write_items", {}), ("transact_write_items", {}), ("put_item", {})],
+        True,
+        400,
+    ),
+}
+
+
+def calls_per_redemption() -> dict[str, dict[str, int]]:
+    """DynamoDB and back-end calls of one redemption, per route and case."""
+    keyring, handlers, back_ends = prepare()
+    counted: dict[str, dict[str, int]] = {}
+    for route, (_, drm, _, _) in ROUTES.items():
+        for case, (arguments, answers, refuse, status) in CASES.items():
+            if refuse and route == "ck":
+                continue  # Clear Key has no back end to refuse
+            extra = {k: v for k, v in arguments.items() if k not in ("tampered", "expires_in")}
+            token_text = token(keyring, drm, arguments.get("expires_in", 3600), **extra)
+            if arguments.get("tampered"):
+                token_text = token_text[:-4] + ("AAAA" if token_text[-4:] != "AAAA" else "BBBB")
+            back_ends.refuse, back_ends.calls = refuse, 0
+            with dynamodb_answers(answers) as dynamodb_calls, quiet_stdout():
+                response = handlers[route](event(route, token_text), LocalContext("bench"))
+            if response["statusCode"] != status:
+                raise RuntimeError(
+                    f"{route} {case}: expected {status}, got {response['statusCode']}: {response['body']}"
+                )
+            counted[f"{route} {case}"] = {"dynamodb": len(dynamodb_calls), "back end": back_ends.calls}
+    return counted
