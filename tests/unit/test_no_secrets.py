@@ -86,3 +86,49 @@ def test_reprs_hide_secrets(authenticator: str) -> None:
     parsed = parse_authenticator(authenticator)
     assert authenticator.split(",")[1] not in repr(parsed)
     assert CONTENT_KEY not in repr(KeySource(content_key=bytes.fromhex(CONTENT_KEY)))
+
+
+def test_widevine_and_fairplay_redemptions_keep_secrets_out_of_logs_records_and_bodies(
+    authenticator: str,
+    dynamodb: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from drmtoken_cli.devserver.ksm_standin import KsmStandIn
+    from drmtoken_cli.devserver.widevine_standin import TEST_KEY, WidevineStandIn
+    from tests.support.requests import fairplay
+
+    caplog.set_level(logging.DEBUG)
+    bodies: list[str] = []
+    tokens: set[str] = set()
+    with WidevineStandIn() as widevine_service, KsmStandIn() as ksm:
+        monkeypatch.setenv("WIDEVINE_PROVIDER", widevine_service.provider_json())
+        monkeypatch.setenv("FAIRPLAY_KSM", ksm.url)
+        for path, build, bodies_to_send in (
+            (
+                WV_PATH,
+                widevine,
+                [b"\x08\x01challenge", b"\x08\x04", b"STATUS:DRM_DEVICE_CERTIFICATE_REVOKED", b"HTTP:500"],
+            ),
+            ("/hms/fp/token", fairplay, [b"spc", b"ERROR:no such asset", b"GARBAGE"]),
+        ):
+            token = invoke(rest_event("GET", path, build(authenticator, maxUses="2")))["body"].split("=", 1)[1]
+            tokens.add(token)
+            rights = path.replace("/token", "/rights/")
+            for body in bodies_to_send:
+                event = rest_event(
+                    "POST", f"{rights}?ExpressPlayToken={token}", headers={"Content-Type": "application/octet-stream"}
+                )
+                event.update(body=base64.b64encode(body).decode(), isBase64Encoded=True)
+                response = invoke(event)
+                if response["statusCode"] != 200:
+                    bodies.append(response["body"])
+    out = capsys.readouterr()
+    logged = out.out + out.err + "\n".join(r.getMessage() + json.dumps(r.__dict__, default=str) for r in caplog.records)
+    stored = json.dumps(dynamodb.scan(TableName="drm-token-records")["Items"])
+    secrets = {CONTENT_KEY, TEST_KEY.hex(), "c2VjcmV0", base64.b64encode(bytes.fromhex(CONTENT_KEY)).decode(), *tokens}
+    assert "LicensesIssued" in logged and "LicensesRefused" in logged and len(bodies) >= 4
+    assert secrets_in(logged, secrets) == []
+    assert secrets_in(stored, secrets) == [] and "session_state" not in stored
+    assert secrets_in("\n".join(bodies), secrets) == []
