@@ -22,7 +22,8 @@ def claims_of(response: dict[str, Any], keyring: Keyring, drm: str) -> dict[str,
     assert response["statusCode"] == 200, response["body"]
     assert response["headers"]["Content-Type"] == "text/uri-list"
     base, token = response["body"].split("?ExpressPlayToken=")
-    assert base == f"https://{drm}.example.com/hms/{drm}/rights/"
+    # No license URL configured: the deployment's own rights route, on the host the request came to.
+    assert base == f"https://wv-gen.example.com/hms/{drm}/rights/"
     return open_token(keyring, token, drm)
 
 
@@ -213,3 +214,18 @@ def test_max_uses_is_a_claim_of_the_token(path: str, authenticator: str, keyring
     assert limited["maxUses"] == 3
     unlimited = claims_of(invoke(rest_event("GET", path, build(authenticator))), keyring, path[5:7])
     assert "maxUses" not in unlimited
+
+
+def test_token_answers_lead_to_the_deployments_own_rights_route(
+    authenticator: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from drmtoken import runtime
+
+    event = rest_event("GET", WV_PATH, widevine(authenticator))
+    event["requestContext"].update(domainName="abc123.execute-api.eu-west-1.amazonaws.com", path="/v1/hms/wv/token")
+    assert invoke(event)["body"].startswith("https://abc123.execute-api.eu-west-1.amazonaws.com/v1/hms/wv/rights/?")
+    event["requestContext"].update(domainName="wv-gen.example.org", path="/hms/wv/token")  # a custom domain
+    assert invoke(event)["body"].startswith("https://wv-gen.example.org/hms/wv/rights/?")
+    monkeypatch.setenv("WIDEVINE_LICENSE_URL", "https://wv.example.com/hms/wv/rights/")
+    runtime.reset()
+    assert invoke(event)["body"].startswith("https://wv.example.com/hms/wv/rights/?ExpressPlayToken=")

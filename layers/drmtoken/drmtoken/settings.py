@@ -24,7 +24,7 @@ class SettingsError(ValueError):
 class RouteSettings:
     """What a deployment sets per DRM: <PREFIX>_LICENSE_URL and <PREFIX>_ENABLED."""
 
-    license_url: str  # the base that the token is appended to
+    license_url: str  # the base that the token is appended to; empty: the API's own rights route
     enabled: bool  # off: requests are answered with the DRM's "switched off" code, nothing counted
 
 

@@ -29,6 +29,21 @@ class RawRequest:
     params: RawParams
     too_large: bool
     request_id: str
+    own_base: str = ""  # https://<host>[/<stage>]: where this API was reached
+
+
+def own_base_url(event: dict[str, Any]) -> str:
+    """The base URL the caller reached this API at: its domain, and the stage when the URL carries one.
+
+    On the execute-api domain the request context's path is /<stage>/<path>; behind a custom
+    domain mapped at the root it is the path alone.
+    """
+    context = event.get("requestContext") or {}
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    domain = str(context.get("domainName") or headers.get("host") or "")
+    full_path, path = str(context.get("path") or ""), str(event.get("path") or "")
+    prefix = full_path[: -len(path)] if path and full_path.endswith(path) else ""
+    return f"https://{domain}{prefix}" if domain else ""
 
 
 def read_request(event: dict[str, Any]) -> RawRequest:
@@ -56,7 +71,7 @@ def read_request(event: dict[str, Any]) -> RawRequest:
     count = sum(len(values) for values in params.values())
     if count > MAX_PARAMETERS or any(_too_long(v) for values in params.values() for v in values):
         too_large = True
-    return RawRequest(method=method, params=params, too_large=too_large, request_id=request_id)
+    return RawRequest(method, params, too_large, request_id, own_base_url(event))
 
 
 def _too_long(value: str) -> bool:

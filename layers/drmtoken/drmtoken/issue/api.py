@@ -28,7 +28,7 @@ def handle_token_request(drm: Drm, event: dict[str, Any], lambda_request_id: str
         if request.method not in ALLOWED_METHODS:
             raise ApiError(-1001)
         check_bounds(request)
-        outcome = issue_token(drm, request.params, get_runtime(), time.time())
+        outcome = issue_token(drm, request.params, get_runtime(), time.time(), own_base=request.own_base)
     except ApiError as error:  # refused before the request was read: no facts beyond its ids
         record_request(drm.value, error.code, error.status, ids)
         extra = ALLOW_HEADER if error.code == -1001 else None

@@ -47,6 +47,7 @@ def issue_token(
     runtime: TokenPorts,
     now: float,
     clock: Callable[[], float] = time.time,
+    own_base: str = "",
 ) -> Outcome:
     """Validate, charge once, seal. ``now`` is the request's arrival; ``clock`` reads the time of sealing.
 
@@ -56,7 +57,7 @@ def issue_token(
     """
     facts: dict[str, Any] = {}
     try:
-        url, claims = _issue(profile(drm), raw, runtime, now, clock, facts)
+        url, claims = _issue(profile(drm), raw, runtime, now, clock, facts, own_base)
     except ApiError as error:
         return Outcome(drm, error.code, facts)
     except DependencyError as error:
@@ -66,7 +67,13 @@ def issue_token(
 
 
 def _issue(
-    drm: DrmProfile, raw: RawParams, runtime: TokenPorts, now: float, clock: Callable[[], float], facts: dict[str, Any]
+    drm: DrmProfile,
+    raw: RawParams,
+    runtime: TokenPorts,
+    now: float,
+    clock: Callable[[], float],
+    facts: dict[str, Any],
+    own_base: str,
 ) -> tuple[str, dict[str, Any]]:
     values = parse_parameters(raw, ROUTE_PARAMETERS[drm.drm])
     authenticator: Authenticator = values["customerAuthenticator"]
@@ -97,7 +104,9 @@ def _issue(
         drm, values, token_id, authenticator.customer_id, settings.environment, issued_at, expires_at, content_key
     )
     token = seal_token(keyring, drm.drm.value, claims)
-    return f"{route.license_url}?ExpressPlayToken={token}", claims
+    # No license URL configured: this deployment's own rights route, where the caller reached it.
+    license_url = route.license_url or f"{own_base}/hms/{drm.drm.value}/rights/"
+    return f"{license_url}?ExpressPlayToken={token}", claims
 
 
 def _stored_content_key(
