@@ -208,3 +208,27 @@ def test_records_hold_what_the_contract_lists_and_nothing_else(
     retention = int(record["expiresAt"]["N"]) - int(record["time"]["N"]) // 1000
     assert retention == 30 * 86400
     assert aws.client("dynamodb") is dynamodb
+
+
+def test_a_token_sealed_with_a_key_not_in_the_ring_is_4010(authenticator: str) -> None:
+    other = Keyring.from_json(Keyring.generate_json("zz"))
+    claims = {"tokenId": "t", "drm": "wv", "customerId": "acme", "expiresAt": int(time.time()) + 60, "kid": KID1}
+    token = seal_token(other, "wv", {**claims, "contentKey": CONTENT_KEY})
+    status, code, message = refusal(redeem(token, clearkey_request()))
+    assert (status, code) == (401, -4010) and "not in the keyring" in message
+
+
+def test_a_failed_reservation_is_503_and_takes_nothing(
+    authenticator: str, dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    url = token_url(authenticator, maxUses="1")
+
+    def throttled(**_: Any) -> Any:
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "TransactWriteItems")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(aws.client("dynamodb"), "transact_write_items", throttled)
+        assert refusal(redeem(url, clearkey_request()))[:2] == (503, -2030)
+    assert redeem(url, clearkey_request())["statusCode"] == 200  # nothing was taken
