@@ -25,6 +25,7 @@ RIGHTS_CALLS = {  # case -> (DynamoDB calls, back-end calls)
     "expired": (1, 0),
     "used up": (2, 0),
     "back end refused": (3, 1),
+    "certificate request": (1, 1),  # the record only: no use is taken
 }
 REFUSAL_CALLS = 400  # each refusal waits out the 25 ms floor
 COLD_START_REPEATS = 7

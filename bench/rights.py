@@ -206,6 +206,8 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[str, Any]], bool, int]] = {
         True,
         400,
     ),
+    # Widevine only: a service-certificate request (08 04) of a maxUses token takes no use.
+    "certificate request": ({"maxUses": 1, "body": b"\x08\x04"}, [("put_item", {})], False, 200),
 }
 
 
@@ -215,15 +217,18 @@ def calls_per_redemption() -> dict[str, dict[str, int]]:
     counted: dict[str, dict[str, int]] = {}
     for route, (_, drm, _, _) in ROUTES.items():
         for case, (arguments, answers, refuse, status) in CASES.items():
-            if refuse and route == "ck":
-                continue  # Clear Key has no back end to refuse
-            extra = {k: v for k, v in arguments.items() if k not in ("tampered", "expires_in")}
+            if (refuse and route == "ck") or ("body" in arguments and route != "wv"):
+                continue  # Clear Key has no back end to refuse; only Widevine has certificate requests
+            extra = {k: v for k, v in arguments.items() if k not in ("tampered", "expires_in", "body")}
             token_text = token(keyring, drm, arguments.get("expires_in", 3600), **extra)
             if arguments.get("tampered"):
                 token_text = token_text[:-4] + ("AAAA" if token_text[-4:] != "AAAA" else "BBBB")
             back_ends.refuse, back_ends.calls = refuse, 0
+            the_event = event(route, token_text)
+            if "body" in arguments:
+                the_event.update(body=base64.b64encode(arguments["body"]).decode(), isBase64Encoded=True)
             with dynamodb_answers(answers) as dynamodb_calls, quiet_stdout():
-                response = handlers[route](event(route, token_text), LocalContext("bench"))
+                response = handlers[route](the_event, LocalContext("bench"))
             if response["statusCode"] != status:
                 raise RuntimeError(
                     f"{route} {case}: expected {status}, got {response['statusCode']}: {response['body']}"
