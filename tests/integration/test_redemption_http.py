@@ -116,3 +116,24 @@ def test_clear_key_and_the_records_over_http(served: tuple[Server, str, dict[str
     assert status == 200 and certificate  # the local stand-in certificate
     log = "".join(server.stderr)
     assert CONTENT_KEY not in log and url.split("=", 1)[1] not in log
+
+
+def test_the_stand_ins_run_by_hand() -> None:
+    import signal
+    import subprocess
+
+    from tests.support.cli import DRMTOKEN, subprocess_env
+
+    for kind, variable in (("widevine", "WIDEVINE_PROVIDER="), ("ksm", "FAIRPLAY_KSM=")):
+        process = subprocess.Popen(
+            [str(DRMTOKEN), "stand-in", kind],
+            env=subprocess_env({}),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith(variable) and "127.0.0.1" in line
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0

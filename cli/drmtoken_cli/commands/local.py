@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from drmtoken.core.account import ENVIRONMENTS
@@ -31,6 +32,11 @@ def register(groups: Groups) -> None:
     )
     p.set_defaults(func=serve)
 
+    p = groups.add_parser("stand-in", help="run a local stand-in of a license back end until Ctrl-C")
+    p.add_argument("kind", choices=("widevine", "ksm"), help="Widevine's license service, or a FairPlay KSM")
+    p.add_argument("--port", type=port_number, default=0, help="loopback port (default: a free one)")
+    p.set_defaults(func=stand_in)
+
     p = groups.add_parser("invoke", help="run one event file through a function of template.yaml (sam local invoke)")
     p.add_argument("function", help="logical id, e.g. WidevineFunction")
     p.add_argument("event", type=Path)
@@ -57,3 +63,26 @@ def invoke(args: argparse.Namespace) -> None:
     from drmtoken_cli.devserver.lambda_host import invoke_file
 
     print(json.dumps(invoke_file(args.load_template(), args.function, args.event, args.environment), indent=2))
+
+
+def stand_in(args: argparse.Namespace) -> None:
+    """A stand-in on 127.0.0.1, printing what to point `serve` at; stops on Ctrl-C or SIGTERM."""
+    import signal
+    import threading
+
+    from drmtoken_cli.devserver.ksm_standin import KsmStandIn
+    from drmtoken_cli.devserver.widevine_standin import WidevineStandIn
+
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    service: WidevineStandIn | KsmStandIn
+    if args.kind == "widevine":
+        service = WidevineStandIn(args.port).start()
+        print(f"WIDEVINE_PROVIDER='{service.provider_json()}'", flush=True)
+    else:
+        service = KsmStandIn(args.port).start()
+        print(f"FAIRPLAY_KSM={service.url}", flush=True)
+    print(f"{args.kind} stand-in at {service.url} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    stopped.wait()
+    service.stop()
