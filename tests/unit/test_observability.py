@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import time
 from typing import Any
 
 import pytest
@@ -15,6 +13,7 @@ from drmtoken.adapters import aws
 from drmtoken.core.token import Keyring, open_token
 from drmtoken.observability import request_record
 from tests.support.apigw import rest_event
+from tests.support.emf import emf_lines
 from tests.support.lambdas import FP_PATH, FUNCTIONS, WV_PATH, error_of, invoke
 from tests.support.requests import fairplay, widevine
 
@@ -37,23 +36,6 @@ def test_xray_loads_only_when_tracing_is_on(disabled: str, loads_xray: str) -> N
 
 
 # --- one EMF line per request -----------------------------------------------------
-
-
-def emf_lines(text: str) -> list[dict[str, Any]]:
-    """The stdout lines that are EMF records, checked against the EMF specification."""
-    records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
-    emf = [record for record in records if "_aws" in record]
-    for record in emf:
-        metadata = record["_aws"]
-        assert isinstance(metadata["Timestamp"], int)
-        assert abs(metadata["Timestamp"] - time.time() * 1000) < 60_000
-        for directive in metadata["CloudWatchMetrics"]:
-            assert directive["Namespace"] == "DrmTokenService"
-            for dimension_set in directive["Dimensions"]:
-                assert all(isinstance(record[name], str) for name in dimension_set)  # each a string member
-            for metric in directive["Metrics"]:
-                assert metric["Unit"] == "Count" and isinstance(record[metric["Name"]], int | float)
-    return emf
 
 
 def test_an_issued_token_writes_one_line_naming_it(

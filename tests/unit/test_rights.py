@@ -14,6 +14,7 @@ from drmtoken.core.token import Keyring, seal_token
 from drmtoken.settings import Settings, SettingsError
 from drmtoken_cli.admin_store import AdminStore
 from tests.support.apigw import rest_event
+from tests.support.emf import emf_lines
 from tests.support.lambdas import FP_PATH, WV_PATH, invoke
 from tests.support.requests import CONTENT_KEY, fairplay, widevine
 
@@ -232,3 +233,19 @@ def test_a_failed_reservation_is_503_and_takes_nothing(
         patched.setattr(aws.client("dynamodb"), "transact_write_items", throttled)
         assert refusal(redeem(url, clearkey_request()))[:2] == (503, -2030)
     assert redeem(url, clearkey_request())["statusCode"] == 200  # nothing was taken
+
+
+def test_each_redemption_writes_one_emf_line_with_its_facts(
+    authenticator: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = token_url(authenticator, cookie="viewer-3")
+    capsys.readouterr()
+    redeem(url, clearkey_request())
+    redeem(url, clearkey_request("11" * 16))
+    issued, refused = emf_lines(capsys.readouterr().out)
+    assert (issued["LicensesIssued"], issued["drm"], issued["code"], issued["status"]) == (1, "ck", "0", 200)
+    assert (refused["LicensesRefused"], refused["code"], refused["status"]) == (1, "-4022", 400)
+    assert issued["cookie"] == "viewer-3" and issued["kid"] == KID1 and issued["kind"] == "license"
+    assert CONTENT_KEY not in json.dumps([issued, refused]) and url.split("=", 1)[1] not in json.dumps(
+        [issued, refused]
+    )
