@@ -14,13 +14,10 @@ import base64
 import hashlib
 import json
 import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 
-from .net import free_port
+from .standin import LoopbackService
 
 SLOW_SECONDS = 7.0  # past the client's 5 s read timeout
 _HEX16 = re.compile(r"[0-9a-f]{32}")
@@ -31,36 +28,21 @@ def fake_ckc(spc: bytes, content_key: str, iv: str) -> bytes:
     return b"stand-in ckc " + hashlib.sha256(spc + bytes.fromhex(content_key) + bytes.fromhex(iv)).digest()[:16]
 
 
-class KsmStandIn:
+class KsmStandIn(LoopbackService):
     """The stand-in KSM on 127.0.0.1; ``seen`` holds every request it received; ``expect`` what it checks."""
 
     def __init__(self, port: int = 0) -> None:
         self.seen: list[dict[str, Any]] = []
         self.expect: dict[str, Any] = {}  # e.g. {"contentKey": ..., "iv": ..., "kid": ...}
-        self._server = ThreadingHTTPServer(("127.0.0.1", port or free_port()), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        super().__init__(port)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/ksm"
+        return f"{self.base}/ksm"
 
-    def start(self) -> KsmStandIn:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> KsmStandIn:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.stop()
+    def answer_post(self, body: bytes) -> tuple[int, str, bytes]:
+        status, payload = self.answer(body)
+        return status, "application/json", payload
 
     def answer(self, message: bytes) -> tuple[int, bytes]:
         try:
@@ -84,23 +66,3 @@ class KsmStandIn:
         if spc.startswith(b"SLOW"):
             time.sleep(SLOW_SECONDS)
         return 200, json.dumps({"ckc": base64.b64encode(fake_ckc(spc, key, iv)).decode()}).encode()
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, payload = stand_in.answer(body)
-                self.send_response_only(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet: what it saw is in ``seen``."""
-
-        return Handler

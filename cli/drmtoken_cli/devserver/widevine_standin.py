@@ -17,15 +17,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from .net import free_port
+from .standin import LoopbackService
 
 TEST_PROVIDER = "widevine_test"
 TEST_KEY = bytes.fromhex("1ae8ccd0e7985cc0b6203a55855a1034afc252980e970ca90e5202689f947ab9")
@@ -42,18 +39,16 @@ DEVICE = {
 SLOW_SECONDS = 7.0  # past the proxy's 5 s read timeout
 
 
-class WidevineStandIn:
+class WidevineStandIn(LoopbackService):
     """The stand-in service on 127.0.0.1; ``seen`` holds every correctly signed inner request, in order."""
 
     def __init__(self, port: int = 0) -> None:
         self.seen: list[dict[str, Any]] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", port or free_port()), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        super().__init__(port)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/cenc/getlicense/{TEST_PROVIDER}"
+        return f"{self.base}/cenc/getlicense/{TEST_PROVIDER}"
 
     def provider_json(self) -> str:
         """WIDEVINE_PROVIDER for a service that should use this stand-in."""
@@ -66,22 +61,11 @@ class WidevineStandIn:
             }
         )
 
-    def start(self) -> WidevineStandIn:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> WidevineStandIn:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.stop()
+    def answer_post(self, body: bytes) -> tuple[int, str, bytes]:
+        status, answer = self.answer(body)
+        if answer is None:
+            return status, "text/plain", b"upstream failure"
+        return status, "application/json", json.dumps(answer).encode()
 
     def answer(self, message: bytes) -> tuple[int, dict[str, Any] | None]:
         """(HTTP status, JSON answer) for one POSTed message, as the real service would give them."""
@@ -116,27 +100,6 @@ class WidevineStandIn:
             **DEVICE,
             "session_state": session,
         }
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, answer = stand_in.answer(body)
-                payload = json.dumps(answer).encode() if answer is not None else b"upstream failure"
-                self.send_response_only(status)
-                self.send_header("Content-Type", "application/json" if answer is not None else "text/plain")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet: what it saw is in ``seen``."""
-
-        return Handler
 
 
 def signature_matches(inner: bytes, signature: bytes) -> bool:
