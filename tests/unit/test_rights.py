@@ -249,3 +249,15 @@ def test_each_redemption_writes_one_emf_line_with_its_facts(
     assert CONTENT_KEY not in json.dumps([issued, refused]) and url.split("=", 1)[1] not in json.dumps(
         [issued, refused]
     )
+
+
+def test_clear_key_on_a_prod_deployment_is_a_500_not_a_license(
+    authenticator: str, keyring: Keyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from drmtoken import runtime
+
+    monkeypatch.setenv("ENVIRONMENT", "prod")
+    runtime.reset()
+    claims = {"tokenId": "t", "drm": "wv", "customerId": "acme", "expiresAt": int(time.time()) + 60, "kid": KID1}
+    response = redeem(seal_token(keyring, "wv", {**claims, "contentKey": CONTENT_KEY}), clearkey_request())
+    assert refusal(response) == (500, -2030, "Internal error")

@@ -34,10 +34,15 @@ BackendFor = Callable[[RightsPorts], "LicenseBackend | None"]  # None: the route
 def handle_rights_request(
     route: RightsRoute, backend_for: BackendFor, event: dict[str, Any], lambda_request_id: str = ""
 ) -> dict[str, Any]:
-    ports = get_rights_ports()
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     request_id = str((event.get("requestContext") or {}).get("requestId") or "")
     ids = {"requestId": request_id, "lambdaRequestId": lambda_request_id}
+    try:
+        ports = get_rights_ports()
+    except Exception:  # a deployment setting is wrong (Clear Key on prod, say): a bug to fix, not a request's fault
+        logger.exception("unusable deployment settings", extra={**ids, "drm": route.name})
+        record_request(route.name, -2030, 500, ids, LICENSE_METRICS)
+        return error_response(-2030, "json", request_id, unexpected=True)
     cors = cors_headers(ports.settings.allowed_origins, headers.get("origin"))
     method = str(event.get("httpMethod") or "").upper()
     if method == "OPTIONS":  # the preflight of every license POST: no token is opened, nothing is called
