@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 SAM := .tools/sam/bin/sam
 CHECKOV := .tools/checkov/bin/checkov
 DYNAMODB_LOCAL := tools/dynamodb-local/node_modules/amplify-dynamodb-simulator/emulator/DynamoDBLocal.jar
+SHAKA := tools/shaka-player/node_modules/shaka-player/dist/shaka-player.compiled.js
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install run test unit integration lint format bench build validate check-layer check clean
+.PHONY: install run test unit integration lint format bench build validate check-layer check clean browser-deps
 
 install: $(BIN)/drmtoken
 
@@ -21,6 +22,17 @@ $(DYNAMODB_LOCAL): tools/dynamodb-local/package.json tools/dynamodb-local/packag
 	npm ci --prefix tools/dynamodb-local --no-audit --no-fund --loglevel=error
 	touch $@
 
+$(SHAKA): tools/shaka-player/package.json tools/shaka-player/package-lock.json
+	npm ci --prefix tools/shaka-player --no-audit --no-fund --loglevel=error
+	touch $@
+
+## browser-deps: Debian's chromium, chromium-driver and ffmpeg (apt, as root), and Shaka Player (npm)
+browser-deps: $(SHAKA)
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && command -v ffmpeg >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver ffmpeg >/dev/null; \
+	else echo "browser-deps: chromium, chromium-driver or ffmpeg missing and no root apt: the browser test will be skipped"; fi
+
 # checkov and SAM each get a virtualenv of their own: their pins clash with the project's.
 $(CHECKOV):
 	$(PYTHON) -m venv .tools/checkov
@@ -33,11 +45,11 @@ $(SAM):
 	.tools/sam/bin/pip install --quiet 'aws-sam-cli>=1.170,<2'
 
 ## run: the whole API on http://127.0.0.1:3000 with an embedded database and a demo customer
-run: install
+run: install browser-deps
 	$(BIN)/drmtoken serve
 
 ## test: unit (moto), property, checkov and integration tests (DynamoDB Local), installing what they need
-test: install $(DYNAMODB_LOCAL) $(CHECKOV)
+test: install $(DYNAMODB_LOCAL) $(CHECKOV) browser-deps
 	$(BIN)/pytest
 
 unit: install $(CHECKOV)
@@ -75,4 +87,4 @@ check-layer: build
 check: lint test validate check-layer
 
 clean:
-	rm -rf $(VENV) .tools .aws-sam tools/dynamodb-local/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools .aws-sam tools/dynamodb-local/node_modules tools/shaka-player/node_modules .pytest_cache .mypy_cache .ruff_cache

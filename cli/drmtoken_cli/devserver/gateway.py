@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -248,6 +249,25 @@ def curl_lines(base: str) -> list[str]:
     ]
 
 
+def start_demo_site(base: str, project_dir: Path) -> Any:
+    """The demo page on an origin of its own, when the clip can be made here; None (and why) when not."""
+    from .demo_site import SHAKA, DemoSite
+    from .media import MediaUnavailable, demo_media
+
+    if not (project_dir / SHAKA).is_file():
+        say("demo page: unavailable, Shaka Player is not installed (`make run` installs it with npm)")
+        return None
+    media = project_dir / ".local" / "demo-media"
+    try:
+        demo_media(media)
+    except MediaUnavailable as error:
+        say(f"demo page: unavailable, {error}")
+        return None
+    site = DemoSite(base, project_dir, media).start()
+    say(f"demo page: {site.url} (plays a clip with a Clear Key license from {base}/hms/ck/rights/)")
+    return site
+
+
 def serve(template: Template, host: str, port: int, environment: str, demo: bool, server_timing: bool) -> None:
     """Serve every route of the template on ``host:port`` until SIGTERM or Ctrl-C."""
     from drmtoken.adapters.aws import client
@@ -309,6 +329,7 @@ def serve(template: Template, host: str, port: int, environment: str, demo: bool
             say(f"demo customer: {DEMO_AUTHENTICATOR}")
             for line in curl_lines(base):
                 say(f"  {line}")
+        demo_site = start_demo_site(base, template.project_dir) if demo else None
         say(f"listening on {base} (Ctrl-C to stop)")
 
         def stop(signum: int, frame: FrameType | None) -> None:
@@ -323,6 +344,8 @@ def serve(template: Template, host: str, port: int, environment: str, demo: bool
             say("stopping")
         finally:
             gateway.server_close()
+            if demo_site is not None:
+                demo_site.stop()
     finally:
         for stand_in in (widevine_stand_in, ksm_stand_in):
             if stand_in is not None:
