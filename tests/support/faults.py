@@ -11,17 +11,16 @@ from __future__ import annotations
 import http.client
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
-from drmtoken_cli.devserver.net import free_port
+from drmtoken_cli.devserver.standin import LoopbackService
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 
-class AnswerDropper:
+class AnswerDropper(LoopbackService):
     def __init__(self, upstream: str, operations: tuple[str, ...], count: int = 1) -> None:
         self.upstream = urlsplit(upstream)
         self.targets = {f"DynamoDB_20120810.{operation}" for operation in operations}
@@ -29,24 +28,11 @@ class AnswerDropper:
         self.seen: list[str] = []  # X-Amz-Target of every forwarded call, in order
         self.dropped = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", free_port()), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        super().__init__()
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> AnswerDropper:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        return self.base
 
     def _should_drop(self, target: str) -> bool:
         with self._lock:
@@ -56,7 +42,7 @@ class AnswerDropper:
                 return True
             return False
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):

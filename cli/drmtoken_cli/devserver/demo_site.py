@@ -13,9 +13,8 @@ import json
 import mimetypes
 import os
 import secrets
-import threading
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -24,7 +23,7 @@ from drmtoken.core.token import Keyring, open_token
 
 from .demo import DEMO_AUTHENTICATOR
 from .media import DEMO_KEY, DEMO_KID_NAME
-from .net import free_port
+from .standin import LoopbackService
 
 PAGE_DIR = Path(__file__).resolve().parent / "demo-page"  # not a package: page files only
 SHAKA = "tools/shaka-player/node_modules/shaka-player/dist/shaka-player.compiled.js"
@@ -36,27 +35,16 @@ CASES = {  # what /demo/token asks the token route for
 }
 
 
-class DemoSite:
+class DemoSite(LoopbackService):
     def __init__(self, api_base: str, project_dir: Path, media_dir: Path, port: int = 0) -> None:
         self.api_base = api_base
         self.shaka = project_dir / SHAKA
         self.media_dir = media_dir
-        self._server = ThreadingHTTPServer(("127.0.0.1", port or free_port()), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+        super().__init__(port)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/"
-
-    def start(self) -> DemoSite:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        return f"{self.base}/"
 
     # --- the demo's two endpoints ------------------------------------------------------
 

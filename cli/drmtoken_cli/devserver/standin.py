@@ -1,4 +1,8 @@
-"""What every local stand-in shares: an HTTP server on 127.0.0.1 in a thread, answering POSTs with ``answer``."""
+"""What every local server of the dev tools shares: HTTP on 127.0.0.1 in a thread, started and stopped alike.
+
+By default it answers POSTs with ``answer_post`` (the stand-ins); a subclass with other
+needs (the demo site, the tests' fault proxy) overrides ``_handler`` alone.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from .net import free_port
 
 
 class LoopbackService:
-    """Subclasses answer one POSTed body with (status, content type, payload)."""
+    """A loopback HTTP server; subclasses answer one POSTed body with (status, content type, payload)."""
 
     def __init__(self, port: int = 0) -> None:
         self._server = ThreadingHTTPServer(("127.0.0.1", port or free_port()), self._handler())
