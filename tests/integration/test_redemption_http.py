@@ -31,8 +31,10 @@ def stand_ins() -> Iterator[tuple[WidevineStandIn, KsmStandIn]]:
 
 @pytest.fixture
 def served(
-    dynamodb_local: str, stand_ins: tuple[WidevineStandIn, KsmStandIn]
+    local_env: dict[str, str], stand_ins: tuple[WidevineStandIn, KsmStandIn]
 ) -> Iterator[tuple[Server, str, dict[str, str]]]:
+    """`drmtoken serve` on fresh tables of DynamoDB Local, pointed at this test's stand-ins."""
+    dynamodb_local = local_env["AWS_ENDPOINT_URL_DYNAMODB"]
     widevine_service, ksm = stand_ins
     env = {
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_local,
@@ -41,7 +43,7 @@ def served(
         "FAIRPLAY_KSM": ksm.url,
     }
     server = start_server(env, "--no-demo")
-    drmtoken("customers", "create", "acme", env=env, check=False)
+    drmtoken("customers", "create", "acme", env=env)
     authenticator = drmtoken("authenticators", "add", "acme", "--environment", "test", env=env).stdout.strip()
     yield server, authenticator, env
     assert server.stop() == 0
