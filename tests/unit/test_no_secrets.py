@@ -21,6 +21,13 @@ EVENTS = Path(__file__).resolve().parents[2] / "events"
 CLEARKEY_REQUEST = json.dumps({"kids": ["gOqLyKWPmQrR92vGZbML-g"], "type": "temporary"}).encode()  # ^kid1
 
 
+def everything_logged(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> str:
+    """stdout (EMF lines), stderr and every log record with all its fields, as one text to search."""
+    out = capsys.readouterr()
+    records = "\n".join(r.getMessage() + json.dumps(r.__dict__, default=str) for r in caplog.records)
+    return out.out + out.err + records
+
+
 def secrets_in(text: str, secrets: set[str]) -> list[str]:
     lowered = text.lower()
     return [secret for secret in secrets if secret.lower() in lowered]
@@ -69,8 +76,7 @@ def test_every_event_and_error_case_keeps_secrets_out_of_logs_metrics_and_bodies
     for case in sorted(CASES.values(), key=lambda c: c.setup is not None):
         for error_format in ("html", "json"):
             record(run(case, error_format, authenticator, store, monkeypatch))
-    out = capsys.readouterr()
-    logged = out.out + out.err + "\n".join(r.getMessage() + json.dumps(r.__dict__, default=str) for r in caplog.records)
+    logged = everything_logged(capsys, caplog)
 
     assert tokens and bodies and "TokensIssued" in logged and "TokensRejected" in logged  # something was captured
     assert "LicensesIssued" in logged and "LicensesRefused" in logged and '"records":[{' in "\n".join(bodies)
@@ -124,8 +130,7 @@ def test_widevine_and_fairplay_redemptions_keep_secrets_out_of_logs_records_and_
                 response = invoke(event)
                 if response["statusCode"] != 200:
                     bodies.append(response["body"])
-    out = capsys.readouterr()
-    logged = out.out + out.err + "\n".join(r.getMessage() + json.dumps(r.__dict__, default=str) for r in caplog.records)
+    logged = everything_logged(capsys, caplog)
     stored = json.dumps(dynamodb.scan(TableName="drm-token-records")["Items"])
     secrets = {CONTENT_KEY, TEST_KEY.hex(), "c2VjcmV0", base64.b64encode(bytes.fromhex(CONTENT_KEY)).decode(), *tokens}
     assert "LicensesIssued" in logged and "LicensesRefused" in logged and len(bodies) >= 4
