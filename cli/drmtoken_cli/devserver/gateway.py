@@ -22,7 +22,7 @@ from drmtoken_cli.errors import CommandError
 
 from .demo import DEMO_AUTHENTICATOR, ensure_demo_customer
 from .events import rest_event
-from .lambda_host import FunctionHost, prepare_environment
+from .lambda_host import FunctionHost, prepare_environment, route_parameters
 from .local_keyring import local_keyring_file
 from .net import free_port
 from .template import Template
@@ -124,6 +124,10 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
         if spec is None:
             status, headers, text = self.not_found(event["requestContext"]["requestId"])
         else:
+            templated = route_parameters(spec, event["path"])
+            if templated is not None:  # /speke/{customerId}: as API Gateway fills them in
+                event["resource"], event["pathParameters"] = templated
+                event["requestContext"]["resourcePath"] = templated[0]
             response = self.server.functions.invoke(spec.logical_id, event)
             status, headers, text = response["statusCode"], response.get("headers") or {}, response.get("body") or ""
             if response.get("isBase64Encoded"):  # binary media types: API Gateway sends the bytes, decoded

@@ -9,10 +9,11 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from drmtoken_cli.errors import CommandError
 
-from .local_keyring import ensure_local_keyring
+from .local_keyring import SEALING_KEYRING_FILE, ensure_local_keyring
 from .template import FunctionSpec, Template
 
 
@@ -42,6 +43,9 @@ def prepare_environment(template: Template, environment: str) -> None:
     if not os.environ.get("TOKEN_KEYRING"):
         os.environ["TOKEN_KEYRING"] = ensure_local_keyring(template.project_dir)
     os.environ.pop("TOKEN_KEYRING_SECRET", None)  # the template's points at AWS; locally the keyring is inline
+    if not os.environ.get("KEY_SEALING_KEYRING"):
+        os.environ["KEY_SEALING_KEYRING"] = ensure_local_keyring(template.project_dir, SEALING_KEYRING_FILE)
+    os.environ.pop("KEY_SEALING_KEYRING_SECRET", None)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 
@@ -63,11 +67,43 @@ def match_route(functions: Mapping[str, FunctionSpec], path: str, method: str) -
                 continue
             if route.path == path:
                 return spec
+            if path_parameters(route.path, path) is not None:
+                candidates.append((len(path) + 1, spec))  # a {name} segment is more specific than {proxy+}
             if route.path.endswith("{proxy+}"):
                 prefix = route.path.removesuffix("{proxy+}")
                 if path.startswith(prefix) and len(path) > len(prefix):
                     candidates.append((len(prefix), spec))
     return max(candidates, key=lambda candidate: candidate[0])[1] if candidates else None
+
+
+def path_parameters(route_path: str, path: str) -> dict[str, str] | None:
+    """The values of a route's ``{name}`` segments in ``path``, or None when it does not match.
+
+    As API Gateway: a ``{name}`` segment matches one whole, non-empty segment; ``{proxy+}`` is not one.
+    """
+    if "{" not in route_path or route_path.endswith("{proxy+}"):
+        return None
+    pattern, given = route_path.strip("/").split("/"), path.rstrip("/").strip("/").split("/")
+    if len(pattern) != len(given):
+        return None
+    values: dict[str, str] = {}
+    for expected, actual in zip(pattern, given, strict=True):
+        if expected.startswith("{") and expected.endswith("}"):
+            if not actual:
+                return None
+            values[expected[1:-1]] = unquote(actual)
+        elif expected != actual:
+            return None
+    return values
+
+
+def route_parameters(spec: FunctionSpec, path: str) -> tuple[str, dict[str, str]] | None:
+    """The route of ``spec`` that ``path`` took and its path parameters, when it has ``{name}`` segments."""
+    for route in spec.routes:
+        values = path_parameters(route.path, path)
+        if values is not None:
+            return route.path, values
+    return None
 
 
 class FunctionHost:

@@ -1,4 +1,4 @@
-"""The keyring of local runs: `.local/keyring.json` beside the template, made once, readable by its owner only."""
+"""The keyrings of local runs (tokens; the sealing of held keys) in `.local/`, made once, owner-only."""
 
 from __future__ import annotations
 
@@ -7,14 +7,17 @@ from pathlib import Path
 
 from drmtoken.core.token import Keyring
 
+TOKEN_KEYRING_FILE = "keyring.json"  # noqa: S105 - a file name
+SEALING_KEYRING_FILE = "key-sealing-keyring.json"  # seals held keys; lost, the local held keys are lost
 
-def local_keyring_file(project_dir: Path) -> Path:
-    return project_dir / ".local" / "keyring.json"
+
+def local_keyring_file(project_dir: Path, name: str = TOKEN_KEYRING_FILE) -> Path:
+    return project_dir / ".local" / name
 
 
-def ensure_local_keyring(project_dir: Path) -> str:
-    """The local keyring's JSON, created on first use so tokens open across restarts and with `tokens inspect`."""
-    path = local_keyring_file(project_dir)
+def ensure_local_keyring(project_dir: Path, name: str = TOKEN_KEYRING_FILE) -> str:
+    """A local keyring's JSON, created on first use so tokens and held keys open across restarts."""
+    path = local_keyring_file(project_dir, name)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -30,6 +30,7 @@ NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "DrmTokenService"
 ISSUED, REJECTED = "TokensIssued", "TokensRejected"
 TOKEN_METRICS = (ISSUED, REJECTED)
 LICENSE_METRICS = ("LicensesIssued", "LicensesRefused")  # the rights side's line
+KEY_METRICS = ("KeysProvided", "KeyRequestsRefused")  # the key provider's line
 
 logger = Logger(service=SERVICE)
 

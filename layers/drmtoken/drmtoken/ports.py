@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from drmtoken.core.account import Authenticator
+from drmtoken.core.account import Account, Authenticator
 from drmtoken.core.drm import DrmProfile
+from drmtoken.core.heldkeys import HeldKey
 from drmtoken.core.token import Keyring
 from drmtoken.settings import Settings
 
@@ -47,6 +48,32 @@ class KeyStore(Protocol):
         ...
 
 
+class HeldKeyStore(Protocol):
+    """The keys the service holds for its customers, sealed at rest; what goes in and out here is clear."""
+
+    def get_many(self, customer_id: str, kids: list[str]) -> dict[str, HeldKey]:
+        """The held keys of these KIDs that exist, by KID."""
+        ...
+
+    def put_new(self, customer_id: str, key: HeldKey) -> HeldKey:
+        """Hold ``key`` unless this customer already holds its KID; either way, the key now held."""
+        ...
+
+    def by_kid(self, customer_id: str, kid: str) -> HeldKey | None:
+        """The held key of one KID; None when this customer holds none."""
+        ...
+
+    def by_content(self, customer_id: str, content_id: str, limit: int) -> list[HeldKey]:
+        """The held keys of a content, at most ``limit``; [] when there are none."""
+        ...
+
+
+class AccountReader(Protocol):
+    def account(self, customer_id: str) -> Account | None:
+        """The customer's account as stored, or None."""
+        ...
+
+
 class KeyringSource(Protocol):
     def get(self) -> Keyring:
         """The current token keyring."""
@@ -61,6 +88,7 @@ class TokenPorts:
     accounts: AccountGate
     keys: KeyStore
     keyring: KeyringSource
+    held_keys: HeldKeyStore
 
 
 class RecordStore(Protocol):
@@ -107,3 +135,12 @@ class RecordPorts:
     settings: Settings
     accounts: AccountGate
     records: RecordReader
+
+
+@dataclass
+class ProviderPorts:
+    """What the key provider needs: the settings, the customers (read only) and the held keys."""
+
+    settings: Settings
+    accounts: AccountReader
+    held_keys: HeldKeyStore

@@ -7,7 +7,7 @@ tests can swap the environment with ``reset()``.
 from __future__ import annotations
 
 from drmtoken.core.license import LicenseBackend
-from drmtoken.ports import RecordPorts, RightsPorts, TokenPorts
+from drmtoken.ports import HeldKeyStore, ProviderPorts, RecordPorts, RightsPorts, TokenPorts
 from drmtoken.settings import Settings
 
 Runtime = TokenPorts  # what a warm token function keeps
@@ -33,7 +33,42 @@ def build_runtime(settings: Settings) -> Runtime:
         accounts=DynamoAccounts(dynamodb, settings.customers_table),
         keys=DynamoKeyStore(dynamodb, settings.content_keys_table),
         keyring=SecretKeyring(settings.keyring_json, settings.keyring_secret, settings.keyring_cache_seconds),
+        held_keys=held_keys(settings, settings.held_key_cache_seconds),
     )
+
+
+def held_keys(settings: Settings, cache_seconds: int) -> HeldKeyStore:
+    """The held keys, unsealed with the key-sealing keyring (checked on first use, not here)."""
+    from drmtoken.adapters.aws import client
+    from drmtoken.adapters.heldkeys import DynamoHeldKeys
+    from drmtoken.adapters.keyring import SecretKeyring
+
+    sealing = SecretKeyring(
+        settings.sealing_keyring_json,
+        settings.sealing_keyring_secret,
+        settings.keyring_cache_seconds,
+        label="key-sealing keyring",
+    )
+    return DynamoHeldKeys(client("dynamodb"), settings.held_keys_table, sealing, cache_seconds)
+
+
+_provider: ProviderPorts | None = None
+
+
+def get_provider_ports() -> ProviderPorts:
+    """What a warm key provider keeps: settings, the customers (read only), the held keys (never cached)."""
+    global _provider
+    if _provider is None:
+        from drmtoken.adapters.aws import client
+        from drmtoken.adapters.dynamodb import DynamoAccounts
+
+        settings = Settings.from_env()
+        _provider = ProviderPorts(
+            settings=settings,
+            accounts=DynamoAccounts(client("dynamodb"), settings.customers_table),
+            held_keys=held_keys(settings, cache_seconds=0),
+        )
+    return _provider
 
 
 def get_rights_ports() -> RightsPorts:
@@ -110,8 +145,9 @@ def get_record_ports() -> RecordPorts:
 
 def reset() -> None:
     """Forget everything built so far; the next request reads the environment again."""
-    global _runtime, _rights, _records, _widevine, _fairplay
+    global _runtime, _rights, _records, _widevine, _fairplay, _provider
     _runtime = None
+    _provider = None
     _rights = None
     _records = None
     _widevine = None

@@ -14,6 +14,7 @@ from drmtoken.core.drm import PROFILES, Drm
 DEFAULT_CUSTOMERS_TABLE = "drm-token-customers"
 DEFAULT_CONTENT_KEYS_TABLE = "drm-token-content-keys"
 DEFAULT_RECORDS_TABLE = "drm-token-records"
+DEFAULT_HELD_KEYS_TABLE = "drm-token-held-keys"
 
 
 class SettingsError(ValueError):
@@ -45,6 +46,10 @@ class Settings:
     widevine_provider_secret: str | None = None  # Secrets Manager secret id or ARN, in AWS
     fairplay_ksm: str | None = None  # the customer's KSM: a Lambda function name or ARN, or an https:// URL
     fairplay_certificate: bytes | None = None  # the FPS application certificate (DER), served at /hms/fp/cert
+    held_keys_table: str = DEFAULT_HELD_KEYS_TABLE
+    sealing_keyring_json: str | None = None  # inline key-sealing keyring, for local runs and tests
+    sealing_keyring_secret: str | None = None  # its Secrets Manager secret, in AWS
+    held_key_cache_seconds: int = 60  # how long a warm token function reuses a held key it read
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -84,6 +89,10 @@ class Settings:
             widevine_provider_secret=env.get("WIDEVINE_PROVIDER_SECRET") or None,
             fairplay_ksm=env.get("FAIRPLAY_KSM") or None,
             fairplay_certificate=_certificate(env.get("FAIRPLAY_CERTIFICATE") or ""),
+            held_keys_table=env.get("HELD_KEYS_TABLE", DEFAULT_HELD_KEYS_TABLE),
+            sealing_keyring_json=env.get("KEY_SEALING_KEYRING") or None,
+            sealing_keyring_secret=env.get("KEY_SEALING_KEYRING_SECRET") or None,
+            held_key_cache_seconds=int(env.get("HELD_KEY_CACHE_SECONDS", "60")),
         )
 
     def route(self, drm: Drm) -> RouteSettings:

@@ -88,3 +88,31 @@ def record_from_item(item: dict[str, Any]) -> dict[str, Any]:
 
 def use_counter_key(token_id: str) -> dict[str, Any]:
     return {RECORD_PK: {"S": f"uses#{token_id}"}, RECORD_SK: {"S": USES}}
+
+
+# --- the held-keys table: keys made for packagers, sealed (docs/key-provider.md) ------------
+
+SEALED_KEY = "sealedKey"  # core.heldkeys' sealed bytes: key and IV, bound to customer and KID
+CONTENT_ID = "contentId"
+CONTENT_REF = "contentRef"  # "<customer id>#<content id>": key of the byContent index
+TRACK_TYPE = "trackType"
+CONTENT_INDEX = "byContent"
+
+
+def held_key_key(customer_id: str, kid: str) -> dict[str, Any]:
+    return {CUSTOMER_ID: {"S": customer_id}, KID: {"S": kid}}
+
+
+def held_key_item(
+    customer_id: str, kid: str, sealed: bytes, content_id: str, track_type: str, created_at: int
+) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        **held_key_key(customer_id, kid),
+        SEALED_KEY: {"B": sealed},
+        CONTENT_ID: {"S": content_id},
+        CONTENT_REF: {"S": f"{customer_id}#{content_id}"},
+        CREATED_AT: {"N": str(created_at)},
+    }
+    if track_type:
+        item[TRACK_TYPE] = {"S": track_type}
+    return item

@@ -1,4 +1,7 @@
-"""``KeyringSource``: the token keyring inline (local runs, tests) or from Secrets Manager, cached."""
+"""``KeyringSource``: a keyring inline (local runs, tests) or from Secrets Manager, cached.
+
+Two keyrings have this form: the token keyring and the key-sealing keyring of held keys.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ class SecretKeyring:
     inline_json: str | None
     secret_id: str | None
     cache_seconds: int
+    label: str = "token keyring"  # which keyring, in the operator's messages
     _keyring: Keyring | None = None
     _text: str | None = field(default=None, repr=False)
     _secret: CachedSecret | None = field(default=None, repr=False)
@@ -28,12 +32,14 @@ class SecretKeyring:
     def get(self) -> Keyring:
         if self._keyring is not None and self.secret_id is None:
             return self._keyring
+        if not self.inline_json and not self.secret_id:
+            raise DependencyError(f"{self.label} is not configured")
         text = self.inline_json or self._read_secret()
         if self._keyring is None or text != self._text:
             try:
                 self._keyring = Keyring.from_json(text)
             except ValueError as error:  # the message names positions, never keyring content
-                raise DependencyError(f"token keyring is unusable: {error}") from None
+                raise DependencyError(f"{self.label} is unusable: {error}") from None
             self._text = text
         return self._keyring
 
@@ -43,4 +49,4 @@ class SecretKeyring:
         try:
             return self._secret.text()
         except DependencyError as error:
-            raise DependencyError(f"token keyring {error}") from None
+            raise DependencyError(f"{self.label} {error}") from None

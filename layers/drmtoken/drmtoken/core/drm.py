@@ -30,6 +30,8 @@ class DrmProfile:
     extension_parameter: str  # the repeatable type,payload parameter of its token route
     settings_prefix: str  # <PREFIX>_LICENSE_URL and <PREFIX>_ENABLED in the environment
     kid_with_ek_is_ambiguous: bool  # kek + kid + ek: does kid name a stored key or the given one?
+    given_key_needs: tuple[tuple[str, int], ...]  # (parameter, code when missing) beside a key the caller gives
+    no_key_named: int  # the code when no key is given and neither kid nor contentId names a held one
     claim_defaults: Mapping[str, Any] = field(default_factory=dict)  # claims a token always carries
 
     def __post_init__(self) -> None:
@@ -46,7 +48,9 @@ PROFILES: Mapping[Drm, DrmProfile] = MappingProxyType(
             switched_off=-7011,
             extension_parameter="wvExtension",
             settings_prefix="WIDEVINE",
-            kid_with_ek_is_ambiguous=False,  # kid is required, and names the key being given
+            kid_with_ek_is_ambiguous=False,  # kid names the key being given
+            given_key_needs=(("kid", -4018),),
+            no_key_named=-4018,
         ),
         Drm.FAIRPLAY: DrmProfile(
             drm=Drm.FAIRPLAY,
@@ -57,6 +61,8 @@ PROFILES: Mapping[Drm, DrmProfile] = MappingProxyType(
             extension_parameter="fpExtension",
             settings_prefix="FAIRPLAY",
             kid_with_ek_is_ambiguous=True,  # kid is optional: with kek it means "the stored key"
+            given_key_needs=(("iv", -6003),),  # a held key brings its own IV
+            no_key_named=-2005,
             claim_defaults={"rentalDuration": 0},
         ),
     }

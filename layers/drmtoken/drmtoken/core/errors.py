@@ -33,13 +33,14 @@ ERRORS: dict[int, tuple[int, str]] = {
     -2027: (400, "Invalid contentKey: must be 32 hex digits"),
     -2005: (
         400,
-        "Missing content key: give contentKey, or kek with ek or with a stored kid (not contentKey together with kek)",
+        "Missing content key: give contentKey, kek with ek or a stored kid, or a held kid or contentId"
+        " (not contentKey together with kek)",
     ),
     -4024: (
         400,
         "Invalid kek or ek: kek is 32, 48 or 64 hex digits, ek the 48 hex digit RFC 3394 wrap of the key",
     ),
-    -4019: (400, "No stored key for this kid could be unwrapped with this kek"),
+    -4019: (400, "No key: none stored for this kid that this kek unwraps, or none held for this kid or contentId"),
     # token restrictions
     -5003: (400, "Invalid generalFlags: must be 0000 or 00000000"),
     -2002: (
@@ -57,6 +58,10 @@ ERRORS: dict[int, tuple[int, str]] = {
     -7007: (400, "Invalid licenseDuration: integer seconds from 0 to 2147483647"),
     -7009: (400, "Invalid wvExtension: at most 16, each type,payload"),
     -7002: (400, "Device binding (deviceId) is not supported for Widevine tokens"),
+    -7012: (
+        400,
+        "Invalid trackPolicy: TRACK,securityLevel,hdcpOutputControl, TRACK one of AUDIO, SD, HD, UHD1, UHD2, once each",
+    ),
     # FairPlay policy
     -6003: (400, "Missing or invalid iv: must be 32 hex digits"),
     -6007: (400, "Invalid rentalDuration: integer seconds from 0 to 2147483647"),

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from .errors import ApiError, DependencyError
+from .keys import token_keys
 from .license import License
 
 RAW, FORM, JSON = "raw", "form", "json"  # the three shapes an SPC arrives in, and its CKC leaves in
@@ -44,12 +45,27 @@ def read_spc(body: bytes, content_type: str) -> Spc:
 
 
 def ksm_request(claims: Mapping[str, Any], spc: bytes) -> dict[str, Any]:
-    """What the KSM is given: the SPC and the token's key, IV, KID and policy, and who asked."""
+    """What the KSM is given: the SPC and the token's keys, IVs, KIDs and policy, and who asked.
+
+    ``keys`` holds every key of the token, so the KSM picks the one the SPC asks for
+    (the skd:// URI names the KID); ``contentKey``/``iv``/``kid`` keep the first (or only) one.
+    """
+    keys = token_keys(claims)
+    given_iv = claims.get("iv")
     return {
         "spc": base64.b64encode(spc).decode("ascii"),
-        "contentKey": claims["contentKey"],
-        "iv": claims["iv"],
-        "kid": claims.get("kid"),
+        "contentKey": keys[0].key.hex(),
+        "iv": given_iv,
+        "kid": claims.get("kid", keys[0].kid),
+        "keys": [
+            {
+                "kid": key.kid,
+                "contentKey": key.key.hex(),
+                "iv": key.iv.hex() if key.iv is not None else given_iv,
+                "trackType": key.track,
+            }
+            for key in keys
+        ],
         "rentalDuration": claims.get("rentalDuration", 0),
         "extensions": list(claims.get("extensions", [])),
         "tokenId": claims.get("tokenId"),

@@ -22,6 +22,7 @@ from typing import Any
 from .account import Authenticator
 from .drm import Drm
 from .errors import ApiError
+from .heldkeys import TRACKS
 
 RawParams = dict[str, list[str]]  # name -> every value given, query and form body merged
 ALL_DRMS = tuple(Drm)
@@ -54,6 +55,7 @@ class Param:
     drms: tuple[Drm, ...] = ALL_DRMS
     max_repeat: int = 1  # more than one value is allowed only for extensions
     also: tuple[int, ...] = ()  # further codes its parser raises itself (ApiError)
+    distinct_by: Callable[[Any], Any] | None = None  # repeated values must differ in this (one policy per track)
 
     @property
     def codes(self) -> tuple[int, ...]:
@@ -198,6 +200,14 @@ def parse_extension(value: str) -> dict[str, str]:
     return {"type": ext_type, "payload": payload}
 
 
+def parse_track_policy(value: str) -> tuple[str, int, int]:
+    """``TRACK,securityLevel,hdcpOutputControl``: the policy of one track's keys in a Widevine license."""
+    track, level, hdcp = (value.split(",") + ["", ""])[:3] if value.count(",") == 2 else ("", "", "")
+    if track not in TRACKS:
+        raise ValueError("unknown track")
+    return track, integer_in(1, 5)(level), integer_in(0, 2)(hdcp)
+
+
 def reject(value: str) -> Any:
     raise ValueError("parameter not supported")
 
@@ -236,5 +246,7 @@ def parse_parameters(raw: RawParams, table: tuple[Param, ...]) -> dict[str, Any]
             results = [param.parse(v) for v in values]
         except ValueError as error:
             raise ApiError(param.invalid) from error
+        if param.distinct_by is not None and len({param.distinct_by(r) for r in results}) < len(results):
+            raise ApiError(param.invalid)
         parsed[param.name] = results if param.max_repeat > 1 else results[0]
     return parsed

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from .errors import ApiError, DependencyError
+from .keys import token_keys
 from .license import CERTIFICATE, LICENSE, License
 
 DEFAULT_SERVICE = "https://license.widevine.com/cenc/getlicense/{provider}"
@@ -82,20 +83,27 @@ def inner_request(provider: WidevineProvider, claims: Mapping[str, Any], challen
     if not is_certificate_request(challenge):
         if claims.get("contentId"):
             inner["content_id"] = b64(str(claims["contentId"]).encode("utf-8"))
-        inner["content_key_specs"] = [
-            {
-                "key_id": b64(bytes.fromhex(claims["kid"])),
-                "key": b64(bytes.fromhex(claims["contentKey"])),
-                "security_level": claims["securityLevel"],
-                "required_output_protection": {"hdcp": HDCP[claims["hdcpOutputControl"]]},
-            }
-        ]
+        inner["content_key_specs"] = key_specs(claims)
         policy: dict[str, Any] = {"can_play": True}
         if "licenseDuration" in claims:
             policy["playback_duration_seconds"] = claims["licenseDuration"]  # 0: unlimited, as Widevine reads it
         inner["policy_overrides"] = policy
         inner["use_policy_overrides_exclusively"] = True
     return json.dumps(inner, separators=(",", ":")).encode("utf-8")
+
+
+def key_specs(claims: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One key spec per key of the token; a key with a track type gets that track's policy (trackPolicy)."""
+    policies = {track: (level, hdcp) for track, level, hdcp in claims.get("trackPolicy") or []}
+    specs = []
+    for key in token_keys(claims):
+        level, hdcp = policies.get(key.track or "", (claims["securityLevel"], claims["hdcpOutputControl"]))
+        spec: dict[str, Any] = {"key_id": b64(bytes.fromhex(key.kid or "")), "key": b64(key.key)}
+        if key.track is not None:
+            spec["track_type"] = key.track
+        spec.update(security_level=level, required_output_protection={"hdcp": HDCP[hdcp]})
+        specs.append(spec)
+    return specs
 
 
 def signed_message(provider: WidevineProvider, inner: bytes) -> bytes:

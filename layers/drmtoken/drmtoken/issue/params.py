@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from drmtoken.core.drm import Drm
+from drmtoken.core.heldkeys import TRACKS
 from drmtoken.core.params import (
     MAX_DURATION,
     MAX_EXTENSIONS,
@@ -20,17 +21,24 @@ from drmtoken.core.params import (
     parse_extension,
     parse_general_flags,
     parse_kid,
+    parse_track_policy,
     reject,
     route_table,
 )
 
 EXTENSION_CODES = (-2036, -2037)  # type, payload
+
+
+def track_of(policy: tuple[str, int, int]) -> str:
+    return policy[0]
+
+
 WV = (Drm.WIDEVINE,)
 FP = (Drm.FAIRPLAY,)
 
 PARAMETERS: tuple[Param, ...] = (
     Param("customerAuthenticator", parse_authenticator, invalid=-2018, missing=-2017),
-    Param("kid", parse_kid, invalid=-4022, missing=-4018, drms=WV, also=(-4020, -4021)),
+    Param("kid", parse_kid, invalid=-4022, drms=WV, also=(-4018, -4020, -4021)),
     Param("kid", parse_kid, invalid=-4022, drms=FP, also=(-4020, -4021)),
     Param("contentKey", hex_bytes(16), invalid=-2027),
     Param("kek", hex_bytes(16, 24, 32), invalid=-4024),
@@ -39,15 +47,16 @@ PARAMETERS: tuple[Param, ...] = (
     Param("expirationTime", parse_expiration, invalid=-2002),
     Param("cookie", parse_cookie, invalid=-2033),
     Param("maxUses", integer_in(1, MAX_USES), invalid=-1100),
-    Param("contentId", parse_content_id, invalid=-1100, drms=WV),
+    Param("contentId", parse_content_id, invalid=-1100),
     Param("securityLevel", integer_in(1, 5), invalid=-7004, missing=-7003, drms=WV),
     Param(
         "hdcpOutputControl", integer_in(0, 2, out_of_range=-2034), invalid=-2008, missing=-7006, drms=WV, also=(-2034,)
     ),
     Param("licenseDuration", integer_in(0, MAX_DURATION), invalid=-7007, drms=WV),
+    Param("trackPolicy", parse_track_policy, invalid=-7012, drms=WV, max_repeat=len(TRACKS), distinct_by=track_of),
     Param("wvExtension", parse_extension, invalid=-7009, drms=WV, max_repeat=MAX_EXTENSIONS, also=EXTENSION_CODES),
     Param("deviceId", reject, invalid=-7002, drms=WV),
-    Param("iv", hex_bytes(16), invalid=-6003, missing=-6003, drms=FP),
+    Param("iv", hex_bytes(16), invalid=-6003, drms=FP),
     Param("rentalDuration", integer_in(0, MAX_DURATION), invalid=-6007, drms=FP),
     Param("fpExtension", parse_extension, invalid=-6001, drms=FP, max_repeat=MAX_EXTENSIONS, also=EXTENSION_CODES),
     Param("deviceId", reject, invalid=-6008, drms=FP),

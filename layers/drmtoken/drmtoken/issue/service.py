@@ -11,7 +11,8 @@ from typing import Any
 from drmtoken.core.account import Authenticator, uniform_authentication_failures
 from drmtoken.core.drm import Drm, DrmProfile, profile
 from drmtoken.core.errors import ApiError, DependencyError
-from drmtoken.core.keys import decide_key_source, unwrap_content_key
+from drmtoken.core.heldkeys import MAX_KEYS_PER_TOKEN, HeldKey
+from drmtoken.core.keys import KeySource, decide_key_source, held_key_claims, unwrap_content_key
 from drmtoken.core.params import DEFAULT_EXPIRATION, Expiration, RawParams, parse_parameters
 from drmtoken.core.token import seal_token
 from drmtoken.ports import TokenPorts
@@ -88,8 +89,11 @@ def _issue(
     keyring = runtime.keyring.get()
     token_id = secrets.token_hex(16)  # also the charge's idempotency token
     with uniform_authentication_failures():
+        held: list[HeldKey] = []
         content_key = key_source.content_key
-        if content_key is None:
+        if key_source.held:
+            held = _held_keys(runtime, authenticator, drm, key_source)
+        elif content_key is None:
             content_key = _stored_content_key(runtime, authenticator, drm, values["kid"], key_source.stored_kek)
         runtime.accounts.charge(authenticator, settings.environment, drm, route.enabled, token_id)
 
@@ -101,7 +105,7 @@ def _issue(
         runtime.accounts.refund(authenticator.customer_id, settings.environment, token_id)
         raise
     claims = build_claims(
-        drm, values, token_id, authenticator.customer_id, settings.environment, issued_at, expires_at, content_key
+        drm, values, token_id, authenticator.customer_id, settings.environment, issued_at, expires_at, content_key, held
     )
     token = seal_token(keyring, drm.drm.value, claims)
     # No license URL configured: this deployment's own rights route, where the caller reached it.
@@ -118,15 +122,34 @@ def _stored_content_key(
     anyone else gets the account's refusal (-2018 for a stranger), stored key or not.
     """
     assert kek is not None
-    settings = runtime.settings
     wrapped = runtime.keys.wrapped_key(authenticator.customer_id, kid)
     try:
         if wrapped is None:
             raise ApiError(-4019)
         return unwrap_content_key(kek, wrapped, -4019)
     except ApiError:
-        enabled = settings.route(drm.drm).enabled
-        raise ApiError(runtime.accounts.refusal(authenticator, settings.environment, drm, enabled) or -4019) from None
+        raise _no_key(runtime, authenticator, drm) from None
+
+
+def _held_keys(runtime: TokenPorts, authenticator: Authenticator, drm: DrmProfile, source: KeySource) -> list[HeldKey]:
+    """The held-key form: the one key of ``kid``, or every key of ``contentId``, before anything is counted."""
+    customer_id = authenticator.customer_id
+    if source.held_kid is not None:
+        key = runtime.held_keys.by_kid(customer_id, source.held_kid)
+        keys = [key] if key is not None else []
+    else:
+        assert source.held_content is not None
+        keys = runtime.held_keys.by_content(customer_id, source.held_content, MAX_KEYS_PER_TOKEN + 1)
+    if not keys or len(keys) > MAX_KEYS_PER_TOKEN:
+        raise _no_key(runtime, authenticator, drm)
+    return keys
+
+
+def _no_key(runtime: TokenPorts, authenticator: Authenticator, drm: DrmProfile) -> ApiError:
+    """-4019 for a caller the account accepts; anyone else gets the account's refusal (-2018 for a stranger)."""
+    settings = runtime.settings
+    enabled = settings.route(drm.drm).enabled
+    return ApiError(runtime.accounts.refusal(authenticator, settings.environment, drm, enabled) or -4019)
 
 
 def build_claims(
@@ -137,8 +160,10 @@ def build_claims(
     environment: str,
     issued_at: float,
     expires_at: int,
-    content_key: bytes,
+    content_key: bytes | None,
+    held: list[HeldKey] | None = None,
 ) -> dict[str, Any]:
+    """The token's claims: one given key (``kid`` + ``contentKey``), or the held keys as ``keys``."""
     claims: dict[str, Any] = {
         "tokenId": token_id,
         "drm": drm.drm.value,
@@ -146,8 +171,13 @@ def build_claims(
         "environment": environment,
         "issuedAt": int(issued_at),
         "expiresAt": expires_at,
-        "contentKey": content_key.hex(),
     }
+    if held:
+        claims["keys"] = held_key_claims(held)
+        claims["iv"] = held[0].iv.hex()  # the single-key field, for KSMs that read only it; a given iv wins below
+    else:
+        assert content_key is not None
+        claims["contentKey"] = content_key.hex()
     for name, value in values.items():
         if name not in _NOT_CLAIMS:
             claims[name] = value.hex() if isinstance(value, bytes) else value

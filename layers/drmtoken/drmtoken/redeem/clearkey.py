@@ -9,23 +9,27 @@ from collections.abc import Mapping
 from typing import Any
 
 from drmtoken.core.errors import ApiError
+from drmtoken.core.keys import token_keys
 from drmtoken.core.license import LICENSE, License
 from drmtoken.ports import RightsPorts
 
 
 class ClearKeyBackend:
-    """Answers ``{"kids": [...], "type": "temporary"}`` with the token's key when its KID was asked for."""
+    """Answers ``{"kids": [...], "type": "temporary"}`` with every asked-for key the token holds."""
 
     def kind_of(self, body: bytes) -> str:
         return LICENSE
 
     def issue(self, claims: Mapping[str, Any], body: bytes, content_type: str = "") -> License:
         requested = requested_kids(body)
-        kid = bytes.fromhex(claims["kid"])
-        if kid not in requested:
-            raise ApiError(-4022, "the token's KID is not among the requested ones")
-        key = {"kty": "oct", "kid": b64url(kid), "k": b64url(bytes.fromhex(claims["contentKey"]))}
-        answer = json.dumps({"keys": [key], "type": "temporary"}, separators=(",", ":"))
+        keys = [
+            {"kty": "oct", "kid": b64url(bytes.fromhex(key.kid or "")), "k": b64url(key.key)}
+            for key in token_keys(claims)
+            if key.kid is not None and bytes.fromhex(key.kid) in requested
+        ]
+        if not keys:
+            raise ApiError(-4022, "none of the token's KIDs is among the requested ones")
+        answer = json.dumps({"keys": keys, "type": "temporary"}, separators=(",", ":"))
         return License(body=answer.encode("ascii"), content_type="application/json")
 
 

@@ -1,0 +1,135 @@
+"""``HeldKeyStore`` on DynamoDB: held keys sealed at rest, one item per (customer, KID).
+
+A new key is written with one conditional put (``attribute_not_exists``): when two
+requests race for the same KID, the loser reads the winner back, so every answer for a
+KID carries the same key. A warm token function keeps keys it read for a short while
+(``cache_seconds``): a held key never changes, and a live event reads the same few keys
+for every token. Keys that are not there are never cached, so a title just packaged is
+usable at once.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from drmtoken.core.errors import DependencyError
+from drmtoken.core.heldkeys import HeldKey, SealedKeyError, open_held_key, seal_held_key
+from drmtoken.ports import KeyringSource
+
+from .dynamodb import call, conditional_write
+from .items import (
+    CONTENT_ID,
+    CONTENT_INDEX,
+    CONTENT_REF,
+    CREATED_AT,
+    KID,
+    SEALED_KEY,
+    TRACK_TYPE,
+    held_key_item,
+    held_key_key,
+)
+
+BATCH_GET_LIMIT = 100  # DynamoDB's BatchGetItem bound
+BATCH_GET_ROUNDS = 5  # rounds for unprocessed keys before giving up (503)
+
+
+class DynamoHeldKeys:
+    def __init__(self, client: Any, table: str, sealing: KeyringSource, cache_seconds: int = 0) -> None:
+        self.client = client
+        self.table = table
+        self.sealing = sealing
+        self.cache_seconds = cache_seconds
+        self._cache: dict[tuple[str, ...], tuple[float, Any]] = {}
+
+    def get_many(self, customer_id: str, kids: list[str]) -> dict[str, HeldKey]:
+        found: dict[str, HeldKey] = {}
+        pending = [held_key_key(customer_id, kid) for kid in dict.fromkeys(kids)]
+        for _ in range(BATCH_GET_ROUNDS):
+            if not pending:
+                return found
+            batch, pending = pending[:BATCH_GET_LIMIT], pending[BATCH_GET_LIMIT:]
+            answer = call(
+                self.client, "batch_get_item", RequestItems={self.table: {"Keys": batch, "ConsistentRead": True}}
+            )
+            for item in answer.get("Responses", {}).get(self.table, []):
+                key = self._open(customer_id, item)
+                found[key.kid] = key
+            pending += answer.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
+        if pending:
+            raise DependencyError("BatchGetItem left keys unprocessed")
+        return found
+
+    def put_new(self, customer_id: str, key: HeldKey) -> HeldKey:
+        sealed = seal_held_key(self.sealing.get(), customer_id, key)
+        item = held_key_item(customer_id, key.kid, sealed, key.content_id, key.track_type, key.created_at)
+        lost = conditional_write(
+            self.client,
+            "put_item",
+            TableName=self.table,
+            Item=item,
+            ConditionExpression="attribute_not_exists(#kid)",
+            ExpressionAttributeNames={"#kid": KID},
+        )
+        if lost is None:
+            return key
+        winner = self.get_many(customer_id, [key.kid]).get(key.kid)
+        if winner is None:  # held a moment ago, gone now (an operator deleted it): nothing sensible to answer
+            raise DependencyError("held key vanished during the request")
+        return winner
+
+    def by_kid(self, customer_id: str, kid: str) -> HeldKey | None:
+        cached = self._cached(("kid", customer_id, kid))
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        item = call(self.client, "get_item", TableName=self.table, Key=held_key_key(customer_id, kid)).get("Item")
+        key = self._open(customer_id, item) if item else None
+        if key is not None:
+            self._keep(("kid", customer_id, kid), key)
+        return key
+
+    def by_content(self, customer_id: str, content_id: str, limit: int) -> list[HeldKey]:
+        cached = self._cached(("content", customer_id, content_id))
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        answer = call(
+            self.client,
+            "query",
+            TableName=self.table,
+            IndexName=CONTENT_INDEX,
+            KeyConditionExpression="#ref = :ref",
+            ExpressionAttributeNames={"#ref": CONTENT_REF},
+            ExpressionAttributeValues={":ref": {"S": f"{customer_id}#{content_id}"}},
+            Limit=limit,
+        )
+        keys = [self._open(customer_id, item) for item in answer.get("Items", [])]
+        if keys:
+            self._keep(("content", customer_id, content_id), keys)
+        return keys
+
+    def _open(self, customer_id: str, item: dict[str, Any]) -> HeldKey:
+        kid = item[KID]["S"]
+        try:
+            key, iv = open_held_key(self.sealing.get(), customer_id, kid, bytes(item[SEALED_KEY]["B"]))
+        except SealedKeyError as error:  # names neither the key nor the sealing key
+            raise DependencyError(f"held key {kid} does not open: {error}") from None
+        return HeldKey(
+            kid=kid,
+            key=key,
+            iv=iv,
+            content_id=item.get(CONTENT_ID, {}).get("S", ""),
+            track_type=item.get(TRACK_TYPE, {}).get("S", ""),
+            created_at=int(item.get(CREATED_AT, {}).get("N", "0")),
+        )
+
+    def _cached(self, name: tuple[str, ...]) -> Any:
+        entry = self._cache.get(name)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def _keep(self, name: tuple[str, ...], value: Any) -> None:
+        if self.cache_seconds > 0:
+            if len(self._cache) > 10_000:  # bounded: a container serving many titles starts over
+                self._cache.clear()
+            self._cache[name] = (time.monotonic() + self.cache_seconds, value)
