@@ -26,7 +26,7 @@ OPENAPI: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text())
 README = (ROOT / "README.md").read_text()
 TOKEN_DOC = (ROOT / "docs" / "token-api.md").read_text()
 ROUTES = {drm: f"/hms/{drm.value}/token" for drm in Drm}
-KEY_SOURCE = {"contentKey", "kek", "ek"}  # required as a group, not one by one (the key source rule)
+KEY_SOURCE = {"contentKey", "kek", "ek"}  # a key source as a group, not one by one (the key source rule)
 
 
 def resolve(node: Any) -> Any:
@@ -109,6 +109,7 @@ EXAMPLES: dict[str, tuple[list[str], list[str]]] = {
     "fpExtension": (["abcd,AQID"], ["abcd,AQI", "abc,AQID"]),
     "deviceId": ([], ["device-1"]),
     "maxUses": (["1", "1000", "0003"], ["0", "1001", "many", "-1"]),
+    "trackPolicy": (["UHD1,5,2", "AUDIO,1,0", "HD,03,1"], ["VIDEO,1,0", "HD,6,0", "HD,1,3", "HD,1", "HD,1,0,0", "hd,1,0"]),
 }
 
 

@@ -91,7 +91,7 @@ def test_a_widevine_token_yields_its_key_as_a_clear_key_license(
         ("expired", 401, -4010, "expired"),
         ("empty body", 400, -7008, "empty body"),
         ("not a clear key request", 400, -7008, "not a Clear Key license request"),
-        ("another kid", 400, -4022, "not among the requested"),
+        ("another kid", 400, -4022, "none of the token's KIDs is among the requested"),
     ],
 )
 def test_every_refusal_row(

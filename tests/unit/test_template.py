@@ -38,7 +38,17 @@ def test_routes_and_methods() -> None:
         ("/hms/wv/rights", frozenset({"POST", "ANY"})),
         ("/hms/fp/rights", frozenset({"POST", "ANY"})),
         ("/hms/fp/cert", frozenset({"GET", "ANY"})),
+        ("/speke/{customerId}", frozenset({"POST", "ANY"})),  # the key provider, SigV4 only
     }
+
+
+def test_the_key_provider_takes_only_signed_requests() -> None:
+    """Every event of the key provider's route is AWS_IAM: a packager's role signs with SigV4."""
+    for event in RESOURCES["KeyProviderFunction"]["Properties"]["Events"].values():
+        assert event["Properties"]["Path"] == "/speke/{customerId}"
+        assert event["Properties"]["Auth"]["Authorizer"] == "AWS_IAM"
+    others = [f for name, f in RESOURCES.items() if name != "KeyProviderFunction" and "Events" in f.get("Properties", {})]
+    assert all("Auth" not in e["Properties"] for f in others for e in f["Properties"]["Events"].values())
 
 
 def test_functions_share_the_layer_built_as_python311() -> None:
@@ -61,11 +71,22 @@ def test_the_catch_all_function_may_call_nothing() -> None:
     assert "Policies" not in RESOURCES["UnknownPathFunction"]["Properties"]
 
 
+HELD_KEYS_AND_INDEX = '[{"Fn::GetAtt": ["HeldKeysTable", "Arn"]}, {"Fn::Sub": "${HeldKeysTable.Arn}/index/byContent"}]'
 TOKEN_FUNCTION_PERMISSIONS = {
     ("dynamodb:UpdateItem", '{"Fn::GetAtt": ["CustomersTable", "Arn"]}'),
     ("dynamodb:GetItem", '{"Fn::GetAtt": ["CustomersTable", "Arn"]}'),
     ("dynamodb:GetItem", '{"Fn::GetAtt": ["ContentKeysTable", "Arn"]}'),
-    ("secretsmanager:GetSecretValue", '{"Ref": "TokenKeyringSecret"}'),
+    ("dynamodb:GetItem", HELD_KEYS_AND_INDEX),  # the held-key form: one key, or a content's keys
+    ("dynamodb:Query", HELD_KEYS_AND_INDEX),
+    ("secretsmanager:GetSecretValue", '[{"Ref": "TokenKeyringSecret"}, {"Ref": "KeySealingSecret"}]'),
+    ("kms:Decrypt", '{"Fn::GetAtt": ["TokenKeyringKey", "Arn"]}'),
+}
+
+KEY_PROVIDER_PERMISSIONS = {  # the customer's status, the held keys, the sealing key: nothing of tokens
+    ("dynamodb:GetItem", '{"Fn::GetAtt": ["CustomersTable", "Arn"]}'),
+    ("dynamodb:BatchGetItem", '{"Fn::GetAtt": ["HeldKeysTable", "Arn"]}'),
+    ("dynamodb:PutItem", '{"Fn::GetAtt": ["HeldKeysTable", "Arn"]}'),
+    ("secretsmanager:GetSecretValue", '{"Ref": "KeySealingSecret"}'),
     ("kms:Decrypt", '{"Fn::GetAtt": ["TokenKeyringKey", "Arn"]}'),
 }
 
@@ -127,6 +148,8 @@ def test_every_function_has_exactly_the_permissions_of_its_adapters() -> None:
             if any(path.endswith("/rights") for path in paths)
             else RECORDS_FUNCTION_PERMISSIONS
             if any(path.endswith("/getrecord") for path in paths)
+            else KEY_PROVIDER_PERMISSIONS
+            if any(path.startswith("/speke/") for path in paths)
             else set()
         )
         if name == "WidevineRightsFunction":  # and it alone reads the provider's signing credentials
@@ -209,14 +232,15 @@ def alarm_metrics(name: str) -> tuple[str, list[dict[str, Any]]]:
 
 
 def test_unavailable_alarm_watches_the_line_the_functions_write() -> None:
-    from drmtoken.observability import LICENSE_METRICS, TOKEN_METRICS, request_record
+    from drmtoken.observability import KEY_METRICS, LICENSE_METRICS, TOKEN_METRICS, request_record
 
     variables = TEMPLATE.document["Globals"]["Function"]["Environment"]["Variables"]
     _, stats = alarm_metrics("TokensUnavailableAlarm")
     watched = set()
     for stat in stats:
         dimensions = {d["Name"]: d["Value"] for d in stat["Metric"]["Dimensions"]}
-        side = LICENSE_METRICS if stat["Metric"]["MetricName"] in LICENSE_METRICS else TOKEN_METRICS
+        name = stat["Metric"]["MetricName"]
+        side = next(pair for pair in (LICENSE_METRICS, KEY_METRICS, TOKEN_METRICS) if name in pair)
         record = request_record(dimensions["drm"], -2030, 503, {}, 0, side)
         directive = record["_aws"]["CloudWatchMetrics"][0]
         assert stat["Metric"]["Namespace"] == directive["Namespace"] == variables["POWERTOOLS_METRICS_NAMESPACE"]
@@ -225,8 +249,12 @@ def test_unavailable_alarm_watches_the_line_the_functions_write() -> None:
         assert dimensions["service"] == variables["POWERTOOLS_SERVICE_NAME"]
         watched.add((side, dimensions["drm"]))
     rights_routes = {path.split("/")[2] for spec in FUNCTIONS.values() for path in paths_of(spec) if "rights" in path}
-    # Every token DRM of the profile table, and every rights route the template serves.
-    assert watched == {(TOKEN_METRICS, drm.value) for drm in Drm} | {(LICENSE_METRICS, r) for r in rights_routes}
+    # Every token DRM of the profile table, every rights route the template serves, the key provider.
+    assert watched == (
+        {(TOKEN_METRICS, drm.value) for drm in Drm}
+        | {(LICENSE_METRICS, r) for r in rights_routes}
+        | {(KEY_METRICS, "speke")}
+    )
 
 
 def paths_of(spec: Any) -> set[str]:
