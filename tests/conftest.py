@@ -31,16 +31,24 @@ def keyring_json() -> str:
 
 
 @pytest.fixture
+def sealing_keyring_json() -> str:
+    """The key-sealing keyring of held keys."""
+    return Keyring.generate_json("s1")
+
+
+@pytest.fixture
 def keyring(keyring_json: str) -> Keyring:
     return Keyring.from_json(keyring_json)
 
 
 @pytest.fixture
-def service_env(monkeypatch: pytest.MonkeyPatch, keyring_json: str) -> dict[str, str]:
-    """The functions' environment exactly as template.yaml sets it, with an inline keyring."""
+def service_env(monkeypatch: pytest.MonkeyPatch, keyring_json: str, sealing_keyring_json: str) -> dict[str, str]:
+    """The functions' environment exactly as template.yaml sets it, with inline keyrings."""
     env = dict(FUNCTIONS["WidevineFunction"].environment)
     env["TOKEN_KEYRING"] = keyring_json
+    env["KEY_SEALING_KEYRING"] = sealing_keyring_json
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("TOKEN_KEYRING_SECRET", raising=False)
+    monkeypatch.delenv("KEY_SEALING_KEYRING_SECRET", raising=False)
     return env

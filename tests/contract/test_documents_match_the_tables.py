@@ -109,7 +109,10 @@ EXAMPLES: dict[str, tuple[list[str], list[str]]] = {
     "fpExtension": (["abcd,AQID"], ["abcd,AQI", "abc,AQID"]),
     "deviceId": ([], ["device-1"]),
     "maxUses": (["1", "1000", "0003"], ["0", "1001", "many", "-1"]),
-    "trackPolicy": (["UHD1,5,2", "AUDIO,1,0", "HD,03,1"], ["VIDEO,1,0", "HD,6,0", "HD,1,3", "HD,1", "HD,1,0,0", "hd,1,0"]),
+    "trackPolicy": (
+        ["UHD1,5,2", "AUDIO,1,0", "HD,03,1"],
+        ["VIDEO,1,0", "HD,6,0", "HD,1,3", "HD,1", "HD,1,0,0", "hd,1,0"],
+    ),
 }
 
 

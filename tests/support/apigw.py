@@ -34,3 +34,13 @@ def rest_event(
     if body is not None and base64_body:  # as API Gateway sends bodies of binary media types
         event.update(body=base64.b64encode(body.encode("utf-8")).decode("ascii"), isBase64Encoded=True)
     return event
+
+
+def speke_event(customer_id: str, body: bytes, speke_version: str | None = "2.0") -> dict[str, Any]:
+    """A packager's POST /speke/{customerId}, as API Gateway passes it after checking SigV4: body base64."""
+    headers = [("Host", "keys.example.com"), ("Content-Type", "application/xml"), ("User-Agent", "MediaPackage")]
+    if speke_version is not None:
+        headers.append(("X-Speke-Version", speke_version))
+    event = event_from_http("POST", f"/speke/{customer_id}", headers, body, binary=True)
+    event.update(resource="/speke/{customerId}", pathParameters={"customerId": customer_id})
+    return event

@@ -47,7 +47,9 @@ def test_the_key_provider_takes_only_signed_requests() -> None:
     for event in RESOURCES["KeyProviderFunction"]["Properties"]["Events"].values():
         assert event["Properties"]["Path"] == "/speke/{customerId}"
         assert event["Properties"]["Auth"]["Authorizer"] == "AWS_IAM"
-    others = [f for name, f in RESOURCES.items() if name != "KeyProviderFunction" and "Events" in f.get("Properties", {})]
+    others = [
+        f for name, f in RESOURCES.items() if name != "KeyProviderFunction" and "Events" in f.get("Properties", {})
+    ]
     assert all("Auth" not in e["Properties"] for f in others for e in f["Properties"]["Events"].values())
 
 
