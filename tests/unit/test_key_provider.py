@@ -153,7 +153,7 @@ def test_speke_v1_answers_as_v1_clients_expect(customer: str) -> None:
     assert "X-Speke-Version" not in answer["headers"] and answer["headers"]["Speke-User-Agent"]
     root = ElementTree.fromstring(answer["body"].encode())
     (key,) = root.iterfind("cpix:ContentKeyList/cpix:ContentKey", NS)
-    assert len(base64.b64decode(key.get("explicitIV"))) == 16  # v1: the IV FairPlay playlists use
+    assert len(base64.b64decode(key.get("explicitIV") or "")) == 16  # v1: the IV FairPlay playlists use
     fairplay, widevine = (
         root.find(f"cpix:DRMSystemList/cpix:DRMSystem[@systemId='{system}']", NS)
         for system in (FAIRPLAY_SYSTEM, WIDEVINE_SYSTEM)
