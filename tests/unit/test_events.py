@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,10 @@ EXPECTED: dict[str, dict[str, object] | tuple[int, int, str]] = {
     "fp-cert-get": (404, -1000, "application/json"),  # no FairPlayCertificate in the template's defaults
     "getrecord-get": (200, 0, "application/json"),
     "getrecord-error-length-json": (400, -1100, "application/json"),
+    # The key provider, as API Gateway passes a packager's signed request (the body base64).
+    "speke-v2-post": (200, 0, "application/xml"),
+    "speke-v1-post": (200, 0, "application/xml"),
+    "speke-error-playready": (422, 0, "text/plain; charset=utf-8"),
 }
 
 
@@ -65,6 +70,14 @@ def test_event_file(name: str, store: AdminStore, keyring: Keyring, monkeypatch:
     expected = EXPECTED[name]
     if expected == (204, 0, ""):  # a preflight: no body, the CORS headers
         assert response["statusCode"] == 204 and response["headers"]["Access-Control-Allow-Methods"] == "POST, OPTIONS"
+        return
+    if name.startswith("speke-"):  # the key provider: the CPIX answer, or a refusal in plain text
+        assert (response["statusCode"], 0, response["headers"]["Content-Type"]) == expected
+        held = store.client.scan(TableName=os.environ["HELD_KEYS_TABLE"])["Items"]
+        if response["statusCode"] == 200:
+            assert response["body"].count("<pskc:PlainValue>") == len(held) > 0
+        else:
+            assert "PlayReady" in response["body"] and held == []
         return
     if expected == (200, 0, "application/json"):  # getrecord: a page of the demo customer's records (none yet)
         assert response["statusCode"] == 200 and json.loads(response["body"]) == {"records": [], "next": None}

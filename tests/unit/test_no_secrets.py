@@ -137,3 +137,46 @@ def test_widevine_and_fairplay_redemptions_keep_secrets_out_of_logs_records_and_
     assert secrets_in(logged, secrets) == []
     assert secrets_in(stored, secrets) == [] and "session_state" not in stored
     assert secrets_in("\n".join(bodies), secrets) == []
+
+
+def test_the_key_provider_keeps_held_keys_out_of_logs_metrics_records_and_errors(
+    store: AdminStore,
+    dynamodb: Any,
+    service_env: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Held keys leave only in the SPEKE answer itself: never in a line, an error body or the table."""
+    import uuid
+    from xml.etree import ElementTree
+
+    from tests.support.apigw import speke_event
+    from tests.support.cpix import ALL_SYSTEMS, new_kids, speke_v2
+
+    caplog.set_level(logging.DEBUG)
+    store.create_customer("acme", widevine=True, fairplay=True)
+    kids = new_kids(2)
+    answer = invoke(speke_event("acme", speke_v2("title", dict(zip(kids, ("VIDEO", "AUDIO"), strict=True)), ALL_SYSTEMS)))
+    root = ElementTree.fromstring(answer["body"].encode())
+    keys = [base64.b64decode(v.text or "") for v in root.iter("{urn:ietf:params:xml:ns:keyprov:pskc}PlainValue")]
+    assert len(keys) == 2
+    # Refusals that name the request's own KIDs, a dependency failure (an unusable sealing keyring), a 404.
+    errors = [
+        invoke(speke_event("acme", speke_v2("title", {kids[0]: "VIDEO", kids[1]: "VIDEO"}).replace(b"cenc", b"cbcs", 1))),
+        invoke(speke_event("nobody", speke_v2("title", {kids[0]: "VIDEO"}))),
+    ]
+    service_env_keyring = service_env["KEY_SEALING_KEYRING"]
+    from drmtoken import runtime
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KEY_SEALING_KEYRING", service_env_keyring.replace('"active": "s1"', '"active": "gone"'))
+        runtime.reset()
+        errors.append(invoke(speke_event("acme", speke_v2("title", {kids[0]: "VIDEO"}))))
+    runtime.reset()
+    assert [e["statusCode"] for e in errors] == [422, 404, 503]
+    sealing_material = json.loads(service_env_keyring)["keys"]["s1"]
+    spellings = {s for key in keys for s in (key.hex(), base64.b64encode(key).decode(), str(uuid.UUID(bytes=key)))}
+    spellings.add(sealing_material)
+    text = everything_logged(capsys, caplog) + "".join(e["body"] for e in errors)
+    table = json.dumps(dynamodb.scan(TableName=service_env["HELD_KEYS_TABLE"])["Items"], default=str)
+    assert secrets_in(text + table, spellings) == []
