@@ -17,7 +17,12 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 
 from drmtoken.core.errors import DependencyError
-from drmtoken.settings import DEFAULT_CONTENT_KEYS_TABLE, DEFAULT_CUSTOMERS_TABLE, DEFAULT_RECORDS_TABLE
+from drmtoken.settings import (
+    DEFAULT_CONTENT_KEYS_TABLE,
+    DEFAULT_CUSTOMERS_TABLE,
+    DEFAULT_HELD_KEYS_TABLE,
+    DEFAULT_RECORDS_TABLE,
+)
 
 from .admin_store import CustomerExists, CustomerNotFound
 from .arguments import non_negative
@@ -40,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
   drmtoken --table prod-customers customers list --json
   drmtoken tokens inspect 'https://wv.example.com/hms/wv/rights/?ExpressPlayToken=...'
   drmtoken records acme --cookie session-1 --json            # redemptions, newest first
+  drmtoken keys held acme --content movie-42                 # keys made for acme's packagers
+  drmtoken keys iam-policy acme --role-arn arn:aws:iam::111122223333:role/MediaPackageSpeke \
+      --api-arn arn:aws:execute-api:us-east-1:111122223333:a1b2c3d4e5
 
 AWS_PROFILE and AWS_REGION choose the account; AWS_ENDPOINT_URL_DYNAMODB points at a local engine.""",
     )
@@ -52,6 +60,11 @@ AWS_PROFILE and AWS_REGION choose the account; AWS_ENDPOINT_URL_DYNAMODB points 
         "--keys-table",
         default=os.environ.get("CONTENT_KEYS_TABLE", DEFAULT_CONTENT_KEYS_TABLE),
         help="content keys table (default: $CONTENT_KEYS_TABLE or %(default)s)",
+    )
+    parser.add_argument(
+        "--held-keys-table",
+        default=os.environ.get("HELD_KEYS_TABLE", DEFAULT_HELD_KEYS_TABLE),
+        help="held keys table (default: $HELD_KEYS_TABLE or %(default)s)",
     )
     parser.add_argument(
         "--records-table",

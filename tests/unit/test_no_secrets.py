@@ -156,13 +156,17 @@ def test_the_key_provider_keeps_held_keys_out_of_logs_metrics_records_and_errors
     caplog.set_level(logging.DEBUG)
     store.create_customer("acme", widevine=True, fairplay=True)
     kids = new_kids(2)
-    answer = invoke(speke_event("acme", speke_v2("title", dict(zip(kids, ("VIDEO", "AUDIO"), strict=True)), ALL_SYSTEMS)))
+    answer = invoke(
+        speke_event("acme", speke_v2("title", dict(zip(kids, ("VIDEO", "AUDIO"), strict=True)), ALL_SYSTEMS))
+    )
     root = ElementTree.fromstring(answer["body"].encode())
     keys = [base64.b64decode(v.text or "") for v in root.iter("{urn:ietf:params:xml:ns:keyprov:pskc}PlainValue")]
     assert len(keys) == 2
     # Refusals that name the request's own KIDs, a dependency failure (an unusable sealing keyring), a 404.
     errors = [
-        invoke(speke_event("acme", speke_v2("title", {kids[0]: "VIDEO", kids[1]: "VIDEO"}).replace(b"cenc", b"cbcs", 1))),
+        invoke(
+            speke_event("acme", speke_v2("title", {kids[0]: "VIDEO", kids[1]: "VIDEO"}).replace(b"cenc", b"cbcs", 1))
+        ),
         invoke(speke_event("nobody", speke_v2("title", {kids[0]: "VIDEO"}))),
     ]
     service_env_keyring = service_env["KEY_SEALING_KEYRING"]
