@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import calls, coldstart, fullpath, refusals, rights, service
+from bench import calls, coldstart, fullpath, keys, refusals, rights, service
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 SERVICE_CALLS = 5000
@@ -26,6 +26,17 @@ RIGHTS_CALLS = {  # case -> (DynamoDB calls, back-end calls)
     "used up": (2, 0),
     "back end refused": (3, 1),
     "certificate request": (1, 1),  # the record only: no use is taken
+}
+KEY_CALLS = 500
+# docs/key-provider.md and docs/data-model.md: the customer and one BatchGetItem, a PutItem per new key;
+# a token from held keys reads them once (one Query) before its one charge, and not again while cached.
+KEY_CASE_CALLS = {
+    "key provider, 2 keys held": 2,
+    "key provider, 2 new keys": 4,
+    "key provider, 8 keys held": 2,
+    "key provider, 8 new keys": 10,
+    "token by contentId (4 keys), keys not cached": 2,
+    "token by contentId (4 keys), keys cached": 1,
 }
 REFUSAL_CALLS = 400  # each refusal waits out the 25 ms floor
 COLD_START_REPEATS = 7
@@ -70,6 +81,12 @@ def main() -> int:
         figures.append(figure(f"{case}: DynamoDB calls", counted["dynamodb"], "calls", dynamodb, most=False))
         expected_back_end = 0 if route == "ck" else back_end  # Clear Key is answered in the function itself
         figures.append(figure(f"{case}: back-end calls", counted["back end"], "calls", expected_back_end, most=False))
+
+    print(f"key provider and held-key tokens: {KEY_CALLS} warm calls per case, DynamoDB stubbed ...", file=sys.stderr)
+    for case, result in keys.measure(KEY_CALLS).items():
+        figures.append(figure(f"{case}: service time p50", result["p50_ms"], "ms"))
+        expected = KEY_CASE_CALLS[case]
+        figures.append(figure(f"{case}: DynamoDB calls", len(result["dynamodb"]), "calls", expected, most=False))
 
     print(
         f"-2018 refusals: {REFUSAL_CALLS} interleaved pairs, DynamoDB's answer parsed by botocore ...", file=sys.stderr

@@ -31,12 +31,9 @@ def test_tables_create_is_idempotent(env: dict[str, str]) -> None:
     for name in client.list_tables()["TableNames"]:
         client.delete_table(TableName=name)
     first = drmtoken("tables", "create", env=env).stdout.splitlines()
-    assert first == ["drm-token-customers\tcreated", "drm-token-content-keys\tcreated", "drm-token-records\tcreated"]
-    assert drmtoken("tables", "create", env=env).stdout.splitlines() == [
-        "drm-token-customers\texists",
-        "drm-token-content-keys\texists",
-        "drm-token-records\texists",
-    ]
+    tables = ["drm-token-customers", "drm-token-content-keys", "drm-token-held-keys", "drm-token-records"]
+    assert first == [f"{name}\tcreated" for name in tables]
+    assert drmtoken("tables", "create", env=env).stdout.splitlines() == [f"{name}\texists" for name in tables]
     keys = client.describe_table(TableName="drm-token-content-keys")["Table"]["KeySchema"]
     assert keys == [{"AttributeName": "customerId", "KeyType": "HASH"}, {"AttributeName": "kid", "KeyType": "RANGE"}]
 

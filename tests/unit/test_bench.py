@@ -8,7 +8,7 @@ from unittest import mock
 
 import pytest
 
-from bench import calls, refusals, rights, service
+from bench import calls, keys, refusals, rights, service
 from drmtoken import runtime
 from drmtoken.adapters import aws
 
@@ -49,3 +49,11 @@ def test_rights_routes_are_measured_and_cost_what_the_contract_says(bench_enviro
         route, _, kind = case.partition(" ")
         dynamodb, back_end = RIGHTS_CALLS[kind]
         assert made == {"dynamodb": dynamodb, "back end": 0 if route == "ck" else back_end}, case
+
+
+def test_the_key_provider_and_held_key_tokens_cost_what_the_docs_say(bench_environment: None) -> None:
+    from bench.__main__ import KEY_CASE_CALLS
+
+    measured = keys.measure(2)
+    assert {case: len(result["dynamodb"]) for case, result in measured.items()} == KEY_CASE_CALLS
+    assert all(result["p50_ms"] > 0 for result in measured.values())

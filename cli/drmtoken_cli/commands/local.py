@@ -48,7 +48,12 @@ def tables_create(args: argparse.Namespace) -> None:
     from drmtoken.adapters.aws import client
     from drmtoken_cli.devserver.tables import create_tables
 
-    names = {"CustomersTable": args.table, "ContentKeysTable": args.keys_table, "RecordsTable": args.records_table}
+    names = {
+        "CustomersTable": args.table,
+        "ContentKeysTable": args.keys_table,
+        "HeldKeysTable": args.held_keys_table,
+        "RecordsTable": args.records_table,
+    }
     for name, was_created in create_tables(client("dynamodb"), args.load_template(), names).items():
         print(f"{name}\t{'created' if was_created else 'exists'}")
 
