@@ -83,10 +83,10 @@ def main() -> int:
         figures.append(figure(f"{case}: back-end calls", counted["back end"], "calls", expected_back_end, most=False))
 
     print(f"key provider and held-key tokens: {KEY_CALLS} warm calls per case, DynamoDB stubbed ...", file=sys.stderr)
-    for case, result in keys.measure(KEY_CALLS).items():
-        figures.append(figure(f"{case}: service time p50", result["p50_ms"], "ms"))
-        expected = KEY_CASE_CALLS[case]
-        figures.append(figure(f"{case}: DynamoDB calls", len(result["dynamodb"]), "calls", expected, most=False))
+    for case, measured in keys.measure(KEY_CALLS).items():
+        figures.append(figure(f"{case}: service time p50", measured["p50_ms"], "ms"))
+        calls_made = len(measured["dynamodb"])
+        figures.append(figure(f"{case}: DynamoDB calls", calls_made, "calls", KEY_CASE_CALLS[case], most=False))
 
     print(
         f"-2018 refusals: {REFUSAL_CALLS} interleaved pairs, DynamoDB's answer parsed by botocore ...", file=sys.stderr
