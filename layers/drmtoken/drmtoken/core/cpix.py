@@ -23,7 +23,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from .heldkeys import IV_BYTES, HeldKey
-from .pssh import DRM_SYSTEMS, PLAYREADY_SYSTEM, DrmSystem, KeyFacts
+from .pssh import DRM_SYSTEMS, FAIRPLAY_SYSTEM, PLAYREADY_SYSTEM, DrmSystem, KeyFacts
 
 CPIX = "urn:dashif:org:cpix"
 PSKC = "urn:ietf:params:xml:ns:keyprov:pskc"
@@ -96,7 +96,7 @@ def read_cpix(body: bytes, speke_version_header: str | None) -> CpixRequest:
     content_id = _content_id(root, speke_version)
     keys = _content_keys(root, speke_version)
     kids = {key.kid for key in keys}
-    signaling = _signaling(root, kids, speke_version)
+    signaling = _signaling(root, kids)
     track_types = _usage_rules(root, kids, speke_version)
     if root.find(_q(CPIX, "DeliveryDataList")) is not None:
         raise CpixError(
@@ -222,7 +222,7 @@ _UNSUPPORTED_SIGNALING = {
 }
 
 
-def _signaling(root: Any, kids: set[str], speke_version: str) -> list[RequestedSignaling]:
+def _signaling(root: Any, kids: set[str]) -> list[RequestedSignaling]:
     elements = root.findall(f"{_q(CPIX, 'DRMSystemList')}/{_q(CPIX, 'DRMSystem')}")
     if not elements:
         raise CpixError(422, "Missing DRMSystemList with at least one DRMSystem")
@@ -298,7 +298,8 @@ def _usage_rules(root: Any, kids: set[str], speke_version: str) -> dict[str, str
 
 def answer_cpix(request: CpixRequest, held: Mapping[str, HeldKey]) -> bytes:
     """The request document completed: every key's value (and IV where asked), every asked signaling."""
-    fairplay_kids = {s.kid for s in request.signaling if s.system.name == "FairPlay"}
+    fairplay_kids = {s.kid for s in request.signaling if s.system.system_id == FAIRPLAY_SYSTEM}
+    scheme = request.keys[0].scheme  # one scheme per request: a mix was refused when it was read
     for key in request.keys:
         value = held[key.kid]
         # SPEKE v1 lets the provider add explicitIV; v2 fills it where the packager put it.
@@ -308,12 +309,8 @@ def answer_cpix(request: CpixRequest, held: Mapping[str, HeldKey]) -> bytes:
         secret = ElementTree.SubElement(data, _q(PSKC, "Secret"))
         ElementTree.SubElement(secret, _q(PSKC, "PlainValue")).text = _b64(value.key)
     for asked in request.signaling:
-        facts = KeyFacts(bytes.fromhex(asked.kid), request.content_id, _scheme_of(request, asked.kid))
+        facts = KeyFacts(bytes.fromhex(asked.kid), request.content_id, scheme)
         for child in asked.element:
             child.text = SIGNALING_FILLERS[child.tag](asked.system, facts, child)
     body: bytes = ElementTree.tostring(request.root, encoding="utf-8", xml_declaration=True)
     return body
-
-
-def _scheme_of(request: CpixRequest, kid: str) -> str:
-    return next(key.scheme for key in request.keys if key.kid == kid)
