@@ -4,6 +4,11 @@
 page: Shaka Player gets a Widevine token through the demo server and its Clear Key license
 from /hms/ck/rights/. Frames must be decoded (not merely currentTime moving) for the good
 token, and none for a token of another KID, an expired token, or a maxUses=1 token played twice.
+
+The two-key title goes the way AWS's packagers go: the demo server asks the key provider for a
+video and an audio key with a SPEKE v2.0 request, packages the clip with them and the answer's
+PSSH boxes, and asks for tokens by ``contentId``. Both keys: frames and sound decoded. The video
+key alone: frames, no sound. Another customer cannot have a token for the title's keys.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,12 +24,15 @@ from urllib.parse import quote
 
 import pytest
 
+from drmtoken_cli.devserver.demo_site import DEMO_TITLE, TITLE_KIDS
 from tests.support.browser import chromium, remove_profile, require_browser_tools
+from tests.support.cli import drmtoken
 from tests.support.lambdas import ROOT
-from tests.support.server import Server, start_server
+from tests.support.server import Server, http, start_server
 
 pytestmark = pytest.mark.browser
 LICENSE_REQUEST_FAILED = 6007  # shaka.util.Error.Code: the license server refused
+AUDIO_BYTES_WANTED = 4000  # about half a second of the title's 64 kbit/s AAC
 SCREENSHOT = ROOT / "docs" / "demo-playing.png"
 
 
@@ -46,7 +55,9 @@ def browser(demo: tuple[Server, str]) -> Iterator[Any]:
     remove_profile(driver)
 
 
-def watch(browser: Any, url: str, frames_wanted: int = 40, seconds: float = 12) -> dict[str, Any]:
+def watch(
+    browser: Any, url: str, frames_wanted: int = 40, seconds: float = 12, sound_wanted: int = 0
+) -> dict[str, Any]:
     """Load the page and follow window.demo until enough frames are decoded, an error shows, or time is up."""
     browser.get(url)
     deadline = time.monotonic() + seconds
@@ -54,7 +65,9 @@ def watch(browser: Any, url: str, frames_wanted: int = 40, seconds: float = 12) 
     while time.monotonic() < deadline:
         time.sleep(0.25)
         state = browser.execute_script("return window.demo") or {}
-        if state.get("frames", 0) >= frames_wanted or state.get("error") is not None:
+        if state.get("frames", 0) >= frames_wanted and state.get("audioBytes", 0) >= sound_wanted:
+            break
+        if state.get("error") is not None:
             break
     state["shown"] = browser.find_element("id", "state").text
     return state
@@ -73,15 +86,57 @@ def test_the_clip_plays_with_the_services_key_and_stops_when_it_should(demo: tup
         refused = watch(browser, f"{page}?case={case}")
         assert refused["error"] == LICENSE_REQUEST_FAILED and refused["frames"] == 0, (case, refused)
         assert str(LICENSE_REQUEST_FAILED) in refused["shown"]
+        said = refused["service"]  # the page shows the service's own code and reason, not Shaka's alone
+        assert said["code"] in (-4022, -4010) and said["message"] in refused["shown"], refused
         seen[case] = refused["frames"]
     once = watch(browser, f"{page}?case=once")
     assert once["error"] is None and once["frames"] > 0, once
     again = watch(browser, f"{page}?license={quote(once['licenseUrl'], safe='')}")
     assert again["error"] == LICENSE_REQUEST_FAILED and again["frames"] == 0, again
+    assert again["service"]["status"] == 403 and "403 -4010" in again["shown"], again
     seen["once, played twice"] = again["frames"]
     log = "".join(server.stderr)
     assert "POST /hms/ck/rights/ 400 -4022" in log and "401 -4010" in log and "403 -4010" in log
     print(f"frames decoded: {seen}")
+
+
+def test_a_two_key_title_from_the_key_provider_plays_picture_and_sound_with_a_token_by_content(
+    demo: tuple[Server, str], browser: Any
+) -> None:
+    server, page = demo
+    engine = re.search(r"DynamoDB \(moto\) at (http://127\.0\.0\.1:\d+)", "".join(server.stderr))
+    assert engine, server.stderr
+    storage = {"AWS_ENDPOINT_URL_DYNAMODB": engine.group(1)}
+    drmtoken("customers", "create", "other", env=storage)
+    added = drmtoken("authenticators", "add", "other", "--environment", "test", env=storage)
+    other_authenticator = added.stdout.strip()
+    both = watch(
+        browser, f"{page}?case=title", seconds=40, sound_wanted=AUDIO_BYTES_WANTED
+    )  # the first asks for the keys and packages the title
+    assert both["error"] is None and both["frames"] >= 40 and both["audioBytes"] >= AUDIO_BYTES_WANTED, both
+    kids = {uuid.UUID(kid).hex for kid in TITLE_KIDS.values()}
+    keys = both["claims"]["keys"]
+    assert {key["kid"] for key in keys} == kids and not [key for key in keys if "key" in key]
+    assert [key.get("track") for key in keys if key["kid"] == uuid.UUID(TITLE_KIDS["AUDIO"]).hex] == ["AUDIO"]
+    assert both["claims"]["contentId"] == DEMO_TITLE
+
+    before = len(server.stderr)
+    video_only = watch(browser, f"{page}?case=title-video-only", seconds=8, sound_wanted=1)
+    asked = "".join(server.stderr[before:])  # the video key given, the audio key refused (no KID of it in the token)
+    assert "POST /hms/ck/rights/ 200" in asked and "POST /hms/ck/rights/ 400 -4022" in asked, asked
+    assert [key["kid"] for key in video_only["claims"]["keys"]] == [uuid.UUID(TITLE_KIDS["VIDEO"]).hex]
+    assert video_only["audioBytes"] == 0, video_only  # no key, no sound
+
+    # Another customer's token for the title or its keys: nothing it holds, refused before any charge.
+    other = server.base + "/hms/wv/token?customerAuthenticator=" + other_authenticator
+    for asked in (f"contentId={DEMO_TITLE}", "kid=" + both["claims"]["keys"][0]["kid"]):
+        status, _, body = http("GET", f"{other}&{asked}&securityLevel=1&hdcpOutputControl=0")
+        assert status == 400 and "Error -4019" in body, (asked, body)
+    assert "POST /speke/demo 200" in "".join(server.stderr)  # the packager step went through the key provider
+    print(
+        f"two-key title: both keys {both['frames']} frames, {both['audioBytes']} bytes of sound; video key alone "
+        f"{video_only['frames']} frames, {video_only['audioBytes']} bytes of sound"
+    )
 
 
 def test_the_readme_shows_the_demo_playing() -> None:

@@ -13,6 +13,7 @@ import pytest
 from drmtoken.core.fairplay import ksm_request
 from drmtoken.core.token import Keyring, open_token
 from drmtoken_cli.admin_store import AdminStore
+from drmtoken_cli.devserver.ksm_standin import KsmStandIn, fake_ckc
 from drmtoken_cli.devserver.widevine_standin import WidevineStandIn
 from tests.support.apigw import rest_event, speke_event
 from tests.support.cpix import ALL_SYSTEMS, new_kids, speke_v2
@@ -150,3 +151,20 @@ def test_the_ksm_gets_every_key_of_the_token(authenticator: str, title: dict[str
     assert all(len(k["iv"]) == 32 and k["trackType"] in ("SD", "HD", "AUDIO") for k in message["keys"])
     first = message["keys"][0]
     assert (message["kid"], message["contentKey"], message["iv"]) == (first["kid"], first["contentKey"], first["iv"])
+
+
+def test_the_ksm_makes_the_ckc_from_the_key_the_spc_asks_for(
+    authenticator: str, title: dict[str, str], keyring: Keyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = issue(FP_PATH, authenticator, contentId="movie-7")["body"]
+    claims = claims_of({"statusCode": 200, "body": url}, keyring)
+    with KsmStandIn() as ksm:
+        monkeypatch.setenv("FAIRPLAY_KSM", ksm.url)
+        for held in claims["keys"]:  # the SPC of each track's skd:// URI names its KID
+            spc = b"KID:" + held["kid"].encode() + b" an SPC"
+            answer = redeem("fp", url, spc, "application/octet-stream")
+            assert answer["statusCode"] == 200, answer["body"]
+            assert base64.b64decode(answer["body"]) == fake_ckc(spc, title[held["kid"]], held["iv"])
+        stranger = b"KID:" + uuid.uuid4().hex.encode()
+        refused = redeem("fp", url, stranger, "application/octet-stream")
+        assert refused["statusCode"] == 400 and json.loads(refused["body"])["errorCode"] == -6004

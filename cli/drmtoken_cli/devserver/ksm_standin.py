@@ -1,8 +1,11 @@
 """A local stand-in of a customer's FairPlay key security module, for `make run`, the tests, and by hand.
 
 It takes the JSON the service sends a KSM, checks it (an SPC, a 16-byte key and IV in hex,
-and, when told what to expect, the token's key, IV and KID), and answers ``{"ckc": ...}``: a
-fake CKC derived from what it received, so a test can tell it was made from the right key.
+every entry of ``keys`` alike, and, when told what to expect, the token's key, IV and KID),
+and answers ``{"ckc": ...}``: a fake CKC derived from what it received, so a test can tell
+it was made from the right key. A real KSM reads from the SPC which key the player asks for
+(the KID its ``skd://`` URI names); here an SPC starting ``KID:<32 hex>`` asks for that KID
+among ``keys`` (not there: an error), any other SPC for the single-key fields.
 SPCs drive its failures as a real KSM's would fail: ``ERROR:<text>`` answers
 ``{"error": text}``, ``GARBAGE`` answers something that is not JSON, ``HTTP:<code>`` that
 status, ``SLOW`` answers after longer than any client waits.
@@ -52,8 +55,17 @@ class KsmStandIn(LoopbackService):
         except (ValueError, KeyError, TypeError):
             return 200, json.dumps({"error": "not a KSM request"}).encode()
         self.seen.append(request)
+        keys = request.get("keys", [])
+        if not isinstance(keys, list) or not all(well_formed(entry) for entry in keys):
+            return 200, json.dumps({"error": "keys must be objects of contentKey and iv in hex, and kid"}).encode()
         if not (_HEX16.fullmatch(str(key)) and _HEX16.fullmatch(str(iv))):
             return 200, json.dumps({"error": "contentKey and iv must be 32 lower-case hex digits"}).encode()
+        if spc.startswith(b"KID:"):
+            asked = spc[4:36].decode("ascii", "replace")
+            chosen = [entry for entry in keys if entry["kid"] == asked]
+            if not chosen:
+                return 200, json.dumps({"error": "the SPC asks for a KID the request does not carry"}).encode()
+            key, iv = chosen[0]["contentKey"], chosen[0]["iv"]
         wrong = [name for name, value in self.expect.items() if request.get(name) != value]
         if wrong:
             return 200, json.dumps({"error": f"does not match the token: {', '.join(sorted(wrong))}"}).encode()
@@ -66,3 +78,10 @@ class KsmStandIn(LoopbackService):
         if spc.startswith(b"SLOW"):
             time.sleep(SLOW_SECONDS)
         return 200, json.dumps({"ckc": base64.b64encode(fake_ckc(spc, key, iv)).decode()}).encode()
+
+
+def well_formed(entry: Any) -> bool:
+    """A ``keys`` entry: key and IV in hex; its KID in hex, or null for a given key that named none."""
+    if not isinstance(entry, dict) or not (entry.get("kid") is None or _HEX16.fullmatch(str(entry["kid"]))):
+        return False
+    return all(_HEX16.fullmatch(str(entry.get(name))) for name in ("contentKey", "iv"))
