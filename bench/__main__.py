@@ -17,10 +17,11 @@ from bench import calls, coldstart, fullpath, keys, refusals, rights, service
 RESULTS = Path(__file__).resolve().parent / "results.json"
 SERVICE_CALLS = 5000
 # The contract's cost (docs/rights-api.md section 8): one record write per redemption whose token opens,
-# plus the reservation for a maxUses token (and its give-back on failure); one back-end call at most.
+# plus for a maxUses token the reservation and then its settle (or its give-back, on failure); one back-end
+# call at most.
 RIGHTS_CALLS = {  # case -> (DynamoDB calls, back-end calls)
     "success": (1, 1),
-    "success with maxUses": (2, 1),
+    "success with maxUses": (3, 1),
     "bad token": (0, 0),
     "expired": (1, 0),
     "used up": (2, 0),

@@ -54,11 +54,6 @@ ROUTES = {  # route -> (function, token DRM, request body, content type)
 }
 
 
-class _Answer:
-    def __init__(self, status: int, data: bytes) -> None:
-        self.status, self.data = status, data
-
-
 @dataclass
 class BackEnds:
     """The back ends answered in-process; ``calls`` counts what reached them."""
@@ -66,19 +61,17 @@ class BackEnds:
     refuse: bool = False
     calls: int = 0
 
-    def widevine(self, method: str, url: str, **_: Any) -> _Answer:
+    def widevine(self, url: str, message: bytes, deadline: float) -> tuple[int, bytes]:
         self.calls += 1
         if self.refuse:
-            return _Answer(200, b'{"status":"INVALID_LICENSE_CHALLENGE"}')
-        return _Answer(200, json.dumps({"status": "OK", "license": base64.b64encode(bytes(700)).decode()}).encode())
+            return 200, b'{"status":"INVALID_LICENSE_CHALLENGE"}'
+        return 200, json.dumps({"status": "OK", "license": base64.b64encode(bytes(700)).decode()}).encode()
 
-    def ksm(self, message: bytes) -> bytes:
+    def ksm(self, message: bytes, deadline: float) -> tuple[int, bytes]:
         self.calls += 1
-        return (
-            b'{"error":"unknown asset"}'
-            if self.refuse
-            else json.dumps({"ckc": base64.b64encode(bytes(1100)).decode()}).encode()
-        )
+        if self.refuse:
+            return 200, b'{"error":"unknown asset"}'
+        return 200, json.dumps({"ckc": base64.b64encode(bytes(1100)).decode()}).encode()
 
 
 def prepare() -> tuple[Keyring, dict[str, Callable[..., Any]], BackEnds]:
@@ -94,7 +87,7 @@ def prepare() -> tuple[Keyring, dict[str, Callable[..., Any]], BackEnds]:
     ports = runtime.get_rights_ports()
     wv, fp = runtime.widevine_backend(ports), runtime.fairplay_backend(ports)
     assert isinstance(wv, WidevineLicenseService) and isinstance(fp, KsmClient)
-    wv.http.request = back_ends.widevine  # type: ignore[method-assign,assignment]  # the network, answered in-process
+    wv._post = back_ends.widevine  # type: ignore[method-assign]  # the network, answered in-process
     fp._post = back_ends.ksm  # type: ignore[method-assign]
     return keyring, handlers, back_ends
 
@@ -142,12 +135,12 @@ def dynamodb_answers(answers: list[tuple[str, Any]]) -> Iterator[list[str]]:
     client.meta.events.register("provide-client-params.dynamodb", count)
     with Stubber(client) as stubber:
         for operation, answer in answers:
-            if answer == "used up":
+            if answer == "used up":  # the counter at its limit, no reservation of this request's in it
                 stubber.add_client_error(
                     operation,
-                    service_error_code="TransactionCanceledException",
+                    service_error_code="ConditionalCheckFailedException",
                     http_status_code=400,
-                    modeled_fields={"CancellationReasons": [{"Code": "ConditionalCheckFailed"}]},
+                    modeled_fields={"Item": {"uses": {"N": "1"}}},
                 )
             else:
                 stubber.add_response(operation, answer)
@@ -196,13 +189,18 @@ def measure(calls: int) -> dict[str, dict[str, float]]:
 # case -> (token arguments, what DynamoDB answers in order, the back end refuses, expected status)
 CASES: dict[str, tuple[dict[str, Any], list[tuple[str, Any]], bool, int]] = {
     "success": ({}, [("put_item", {})], False, 200),
-    "success with maxUses": ({"maxUses": 3}, [("transact_write_items", {}), ("put_item", {})], False, 200),
+    "success with maxUses": (
+        {"maxUses": 3},
+        [("update_item", {}), ("update_item", {}), ("put_item", {})],  # reserve, settle, record
+        False,
+        200,
+    ),
     "bad token": ({"tampered": True}, [], False, 401),
     "expired": ({"expires_in": -10}, [("put_item", {})], False, 401),
-    "used up": ({"maxUses": 1}, [("transact_write_items", "used up"), ("put_item", {})], False, 403),
+    "used up": ({"maxUses": 1}, [("update_item", "used up"), ("put_item", {})], False, 403),
     "back end refused": (
         {"maxUses": 3},
-        [("transact_write_items", {}), ("transact_write_items", {}), ("put_item", {})],
+        [("update_item", {}), ("update_item", {}), ("put_item", {})],  # reserve, give back, record
         True,
         400,
     ),

@@ -84,7 +84,7 @@ def test_the_ckc_leaves_in_the_shape_the_spc_came_in(authenticator: str, ksm: Ks
 @pytest.mark.parametrize(
     ("spc", "content_type", "status", "code", "words"),
     [
-        (b"ERROR:unknown asset", "application/octet-stream", 400, -6004, "Failed to generate CKC: unknown asset"),
+        (b"ERROR:unknown asset", "application/octet-stream", 400, -6004, "Failed to generate CKC: the KSM refused"),
         (b"GARBAGE", "application/octet-stream", 400, -6004, "not JSON"),
         (b"HTTP:500", "application/octet-stream", 503, -2030, "temporarily unavailable"),
         (b"spc=%%%", "application/x-www-form-urlencoded", 400, -6004, "not readable"),

@@ -227,11 +227,12 @@ def test_a_failed_reservation_is_503_and_takes_nothing(
     url = token_url(authenticator, maxUses="1")
 
     def throttled(**_: Any) -> Any:
-        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "TransactWriteItems")
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "UpdateItem")
 
     with monkeypatch.context() as patched:
-        patched.setattr(aws.client("dynamodb"), "transact_write_items", throttled)
-        assert refusal(redeem(url, clearkey_request()))[:2] == (503, -2030)
+        patched.setattr(aws.client("dynamodb"), "update_item", throttled)
+        answer = redeem(url, clearkey_request())
+        assert refusal(answer)[:2] == (503, -2030) and answer["headers"]["Retry-After"] == "1"
     assert redeem(url, clearkey_request())["statusCode"] == 200  # nothing was taken
 
 

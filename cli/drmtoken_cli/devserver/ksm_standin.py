@@ -6,9 +6,11 @@ and answers ``{"ckc": ...}``: a fake CKC derived from what it received, so a tes
 it was made from the right key. A real KSM reads from the SPC which key the player asks for
 (the KID its ``skd://`` URI names); here an SPC starting ``KID:<32 hex>`` asks for that KID
 among ``keys`` (not there: an error), any other SPC for the single-key fields.
-SPCs drive its failures as a real KSM's would fail: ``ERROR:<text>`` answers
-``{"error": text}``, ``GARBAGE`` answers something that is not JSON, ``HTTP:<code>`` that
-status, ``SLOW`` answers after longer than any client waits.
+SPCs drive its failures as a real KSM's would fail, or misbehave: ``ERROR:<text>`` answers
+``{"error": text}``, ``KEYLEAK`` an error quoting the key and IV it was given (hex both
+cases, base64, base64url), ``GARBAGE`` something that is not JSON, ``HTTP:<code>`` a good
+CKC with that status, ``SLOW`` answers after longer than any client waits, ``TRICKLE`` a
+good CKC a byte every half second, ``HUGE`` an 8 MiB CKC, ``DEEP`` JSON 3,000 levels deep.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import re
 import time
 from typing import Any
 
-from .standin import LoopbackService
+from .standin import LoopbackService, Trickle, deep_json
 
 SLOW_SECONDS = 7.0  # past the client's 5 s read timeout
 _HEX16 = re.compile(r"[0-9a-f]{32}")
@@ -43,11 +45,11 @@ class KsmStandIn(LoopbackService):
     def url(self) -> str:
         return f"{self.base}/ksm"
 
-    def answer_post(self, body: bytes) -> tuple[int, str, bytes]:
+    def answer_post(self, body: bytes) -> tuple[int, str, bytes | Trickle]:
         status, payload = self.answer(body)
         return status, "application/json", payload
 
-    def answer(self, message: bytes) -> tuple[int, bytes]:
+    def answer(self, message: bytes) -> tuple[int, bytes | Trickle]:
         try:
             request = json.loads(message)
             spc = base64.b64decode(request["spc"], validate=True)
@@ -69,15 +71,24 @@ class KsmStandIn(LoopbackService):
         wrong = [name for name, value in self.expect.items() if request.get(name) != value]
         if wrong:
             return 200, json.dumps({"error": f"does not match the token: {', '.join(sorted(wrong))}"}).encode()
+        ckc = json.dumps({"ckc": base64.b64encode(fake_ckc(spc, key, iv)).decode()}).encode()
         if spc.startswith(b"ERROR:"):
             return 200, json.dumps({"error": spc[6:].decode("ascii", "replace")}).encode()
+        if spc.startswith(b"KEYLEAK"):
+            return 200, json.dumps({"error": f"cannot use key {leak(key)} iv {leak(iv)}"}).encode()
         if spc.startswith(b"GARBAGE"):
             return 200, b"<html>not json</html>"
         if spc.startswith(b"HTTP:"):
-            return int(spc[5:8]), b"upstream failure"
+            return int(spc[5:8]), ckc
+        if spc.startswith(b"HUGE"):
+            return 200, json.dumps({"ckc": base64.b64encode(bytes(8 << 20)).decode()}).encode()
+        if spc.startswith(b"DEEP"):
+            return 200, deep_json()
+        if spc.startswith(b"TRICKLE"):
+            return 200, Trickle(ckc)
         if spc.startswith(b"SLOW"):
             time.sleep(SLOW_SECONDS)
-        return 200, json.dumps({"ckc": base64.b64encode(fake_ckc(spc, key, iv)).decode()}).encode()
+        return 200, ckc
 
 
 def well_formed(entry: Any) -> bool:
@@ -85,3 +96,10 @@ def well_formed(entry: Any) -> bool:
     if not isinstance(entry, dict) or not (entry.get("kid") is None or _HEX16.fullmatch(str(entry["kid"]))):
         return False
     return all(_HEX16.fullmatch(str(entry.get(name))) for name in ("contentKey", "iv"))
+
+
+def leak(hex_value: str) -> str:
+    """A value in every spelling a careless KSM might quote it in."""
+    raw = bytes.fromhex(hex_value)
+    url = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return " / ".join((hex_value, hex_value.upper(), base64.b64encode(raw).decode(), url))

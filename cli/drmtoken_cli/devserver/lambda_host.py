@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,13 +19,17 @@ from .template import FunctionSpec, Template
 
 
 class LocalContext:
-    """The Lambda context attributes that the functions and powertools read."""
+    """The Lambda context attributes and the one method that the functions and powertools read."""
 
-    def __init__(self, function_name: str) -> None:
+    def __init__(self, function_name: str, timeout_seconds: float = 10) -> None:
         self.function_name = function_name
         self.memory_limit_in_mb = 512
         self.invoked_function_arn = f"arn:aws:lambda:local:000000000000:function:{function_name}"
         self.aws_request_id = str(uuid.uuid4())
+        self._ends_at = time.monotonic() + timeout_seconds  # the template's Timeout (Globals: 10 s)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._ends_at - time.monotonic()) * 1000))
 
 
 def prepare_environment(template: Template, environment: str) -> None:

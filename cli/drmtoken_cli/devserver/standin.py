@@ -7,11 +7,26 @@ needs (the demo site, the tests' fault proxy) overrides ``_handler`` alone.
 from __future__ import annotations
 
 import threading
+import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
 from .net import free_port
+
+
+@dataclass(frozen=True)
+class Trickle:
+    """An answer sent as a misbehaving back end sends it: its headers, then one byte every ``seconds``."""
+
+    payload: bytes
+    seconds: float = 0.5
+
+
+def deep_json(levels: int = 3000) -> bytes:
+    """Valid JSON nested ``levels`` deep: what a hostile or broken back end may answer."""
+    return b"[" * levels + b"]" * levels
 
 
 class LoopbackService:
@@ -26,7 +41,7 @@ class LoopbackService:
     def base(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def answer_post(self, body: bytes) -> tuple[int, str, bytes]:
+    def answer_post(self, body: bytes) -> tuple[int, str, bytes | Trickle]:
         raise NotImplementedError
 
     def start(self) -> Self:
@@ -53,15 +68,22 @@ class LoopbackService:
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:
-                status, content_type, payload = service.answer_post(
+                status, content_type, answer = service.answer_post(
                     self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 )
+                payload = answer.payload if isinstance(answer, Trickle) else answer
                 try:
                     self.send_response_only(status)
                     self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
-                    self.wfile.write(payload)
+                    if isinstance(answer, Trickle):
+                        for index in range(len(payload)):
+                            self.wfile.write(payload[index : index + 1])
+                            self.wfile.flush()
+                            time.sleep(answer.seconds)
+                    else:
+                        self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True  # the client stopped waiting (a timeout test): nothing to tell
 

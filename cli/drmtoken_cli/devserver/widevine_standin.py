@@ -7,9 +7,14 @@ the real service's shape: ``{"status": ..., "license": base64, device fields, se
 It cannot make a license a CDM would accept (only Google can); its "license" is a digest of
 the request, so tests can tell which request it answers.
 
-Challenges drive its failures the way a real one would fail:
+Challenges drive its failures the way a real one would fail, or misbehave:
 ``STATUS:<NAME>`` answers that status, ``HTTP:<code>`` that HTTP status with no JSON,
-``SLOW`` answers after longer than any client waits. ``08 04`` is a service-certificate request.
+``OKWITH:<code>`` a good license with that HTTP status, ``EMPTY`` OK with an empty license,
+``HUGE`` an 8 MiB license, ``DEVICE`` device fields of 300 KiB and control characters,
+``DEEP`` JSON 3,000 levels deep, ``TRICKLE`` a good answer a byte every half second,
+``SLOW`` answers after longer than any client waits. ``08 04`` is a service-certificate
+request; anything else that is not a license request (a SignedMessage of type
+LICENSE_REQUEST, ``08 01 12``) gets ``INVALID_LICENSE_CHALLENGE``, as from the real service.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from .standin import LoopbackService
+from .standin import LoopbackService, Trickle, deep_json
 
 TEST_PROVIDER = "widevine_test"
 TEST_KEY = bytes.fromhex("1ae8ccd0e7985cc0b6203a55855a1034afc252980e970ca90e5202689f947ab9")
@@ -36,6 +41,8 @@ DEVICE = {
     "system_id": 4464,
     "client_max_hdcp_version": "HDCP_V2",
 }
+Answer = dict[str, Any] | bytes | Trickle  # JSON, raw bytes, or bytes sent slowly
+LICENSE_REQUEST = b"\x08\x01\x12"  # SignedMessage: type LICENSE_REQUEST, then its msg
 SLOW_SECONDS = 7.0  # past the proxy's 5 s read timeout
 
 
@@ -61,13 +68,15 @@ class WidevineStandIn(LoopbackService):
             }
         )
 
-    def answer_post(self, body: bytes) -> tuple[int, str, bytes]:
+    def answer_post(self, body: bytes) -> tuple[int, str, bytes | Trickle]:
         status, answer = self.answer(body)
         if answer is None:
             return status, "text/plain", b"upstream failure"
+        if isinstance(answer, (bytes, Trickle)):
+            return status, "application/json", answer
         return status, "application/json", json.dumps(answer).encode()
 
-    def answer(self, message: bytes) -> tuple[int, dict[str, Any] | None]:
+    def answer(self, message: bytes) -> tuple[int, Answer | None]:
         """(HTTP status, JSON answer) for one POSTed message, as the real service would give them."""
         try:
             outer = json.loads(message)
@@ -94,12 +103,28 @@ class WidevineStandIn(LoopbackService):
             return 200, {"status": "MISSING_CONTENT_KEY_SPEC"}
         license_bytes = b"stand-in license " + hashlib.sha256(inner_bytes).digest()[:16]
         session = {"license_id": {"request_id": base64.b64encode(b"req").decode()}, "signing_key": "c2VjcmV0"}
-        return 200, {
-            "status": "OK",
-            "license": base64.b64encode(license_bytes).decode(),
-            **DEVICE,
-            "session_state": session,
-        }
+        good = {"status": "OK", "license": base64.b64encode(license_bytes).decode(), **DEVICE, "session_state": session}
+        return self.misbehaving(challenge, good) or (200, good)
+
+    def misbehaving(
+        self, challenge: bytes, good: dict[str, Any]
+    ) -> tuple[int, dict[str, Any] | bytes | Trickle] | None:
+        """The answer a challenge asks the stand-in to misbehave with; None for a well-behaved one."""
+        if challenge.startswith(b"OKWITH:"):
+            return int(challenge[7:10]), good
+        if challenge.startswith(b"EMPTY"):
+            return 200, {**good, "license": ""}
+        if challenge.startswith(b"HUGE"):
+            return 200, {**good, "license": base64.b64encode(bytes(8 << 20)).decode()}
+        if challenge.startswith(b"DEVICE"):
+            return 200, {**good, "make": "\x1b[2J\r\nforged line " + "m" * (300 << 10), "model": "a\nb"}
+        if challenge.startswith(b"DEEP"):
+            return 200, deep_json()
+        if challenge.startswith(b"TRICKLE"):
+            return 200, Trickle(json.dumps(good).encode())
+        if not challenge.startswith(LICENSE_REQUEST):
+            return 200, {"status": "INVALID_LICENSE_CHALLENGE"}
+        return None
 
 
 def signature_matches(inner: bytes, signature: bytes) -> bool:

@@ -14,6 +14,7 @@ from drmtoken.core.account import Account, Authenticator
 from drmtoken.core.drm import DrmProfile
 from drmtoken.core.heldkeys import HeldKey
 from drmtoken.core.token import Keyring
+from drmtoken.core.uses import Reservation, Settled
 from drmtoken.settings import Settings
 
 
@@ -106,15 +107,23 @@ class RecordReader(Protocol):
 
 
 class UseCounter(Protocol):
-    def reserve(self, token_id: str, max_uses: int, expires_at: int, request_token: str) -> bool:
-        """Take one use of the token if fewer than ``max_uses`` are taken; False when none is left.
+    def reserve(
+        self, token_id: str, max_uses: int, expires_at: int, reservation: str, attempt: str, now: int
+    ) -> Reservation:
+        """Hold one use of the token for ``reservation``, owned by ``attempt``, if fewer than ``max_uses`` are taken.
 
-        Idempotent per ``request_token``; the counter lives until the token expires.
+        TAKEN: a new use is held. HELD: an earlier attempt of the same request held one, and
+        this attempt took it over. SPENT or BUSY: none is left; BUSY when a use held in the
+        last moments may still come back. The counter lives until the token expires.
         """
         ...
 
-    def give_back(self, token_id: str, request_token: str) -> None:
-        """Return the use ``request_token`` took, when no license came of it."""
+    def settle(self, token_id: str, reservation: str, attempt: str) -> Settled:
+        """Turn the held use into this attempt's license, if the attempt still owns it."""
+        ...
+
+    def give_back(self, token_id: str, reservation: str, attempt: str) -> None:
+        """Return the use the attempt owns, when no license came of it; a repeat does nothing."""
         ...
 
 

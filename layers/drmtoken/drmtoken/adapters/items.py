@@ -58,6 +58,7 @@ RECORD_SK = "sk"  # "<time in ms, 13 digits>#<token id>#<random>": newest first 
 COOKIE_KEY = "cookieKey"  # "<customer id>#<cookie>", key of the byCookie index
 EXPIRES_AT = "expiresAt"  # epoch seconds: DynamoDB's TTL attribute
 USES = "uses"
+RESERVED_AT = "reservedAt"
 COOKIE_INDEX = "byCookie"
 
 

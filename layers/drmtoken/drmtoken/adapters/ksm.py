@@ -2,8 +2,9 @@
 
 The KSM is a Lambda function (invoked synchronously, IAM permission for that one function)
 or an HTTPS URL taking the same JSON by POST; a loopback http:// URL is allowed only
-outside Lambda (local runs and tests). Both are bounded: 1 s to connect, 5 s for the
-answer, no retry, inside the 10 s function timeout. A failure to get an answer is 503.
+outside Lambda (local runs and tests). Both are bounded, with no retry: by URL, the whole
+call ends at the deadline the route gives it (``backend_http``); invoked, 1 s to connect and
+5 s to read, inside the 10 s function timeout. A failure to get an answer is 503.
 """
 
 from __future__ import annotations
@@ -15,18 +16,20 @@ from typing import Any
 
 import urllib3
 
-from drmtoken.core.errors import ApiError
+from drmtoken.core.errors import ApiError, DependencyError
 from drmtoken.core.fairplay import failed_ksm, ksm_request, read_ksm_answer, read_spc
 from drmtoken.core.license import LICENSE, License
+from drmtoken.core.untrusted import MAX_ANSWER_BYTES
 
-TIMEOUT = urllib3.Timeout(connect=1.0, read=5.0)
+from .backend_http import pool_manager, post
+
 LOOPBACK = ("http://127.0.0.1", "http://localhost")
 
 
 class KsmClient:
     def __init__(self, target: str | None) -> None:
         self.target = target or None
-        self._http: urllib3.PoolManager | None = None
+        self._http: urllib3.PoolManager | None = None  # made on first use
         self._lambda: Any = None
 
     @property
@@ -38,25 +41,22 @@ class KsmClient:
             raise ApiError(-6006, "no key security module is configured for FairPlay")
         return LICENSE
 
-    def issue(self, claims: Mapping[str, Any], body: bytes, content_type: str = "") -> License:
+    def issue(self, claims: Mapping[str, Any], body: bytes, content_type: str, deadline: float) -> License:
         spc = read_spc(body, content_type)
         message = json.dumps(ksm_request(claims, spc.data), separators=(",", ":")).encode("utf-8")
-        answer = self._post(message) if self.is_url else self._invoke(message)
-        return read_ksm_answer(answer, spc.shape)
+        status, answer = self._post(message, deadline) if self.is_url else (200, self._invoke(message))
+        return read_ksm_answer(status, answer, spc.shape)
 
-    def _post(self, message: bytes) -> bytes:
+    def _post(self, message: bytes, deadline: float) -> tuple[int, bytes]:
         assert self.target is not None
         if self.target.startswith(LOOPBACK) and os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
             raise failed_ksm("a loopback KSM URL is for local runs only")
         if self._http is None:
-            self._http = urllib3.PoolManager(timeout=TIMEOUT, retries=False)
+            self._http = pool_manager()
         try:
-            answer = self._http.request("POST", self.target, body=message, headers={"Content-Type": "application/json"})
-        except urllib3.exceptions.HTTPError as error:
-            raise failed_ksm(f"unreachable: {type(error).__name__}") from error
-        if answer.status >= 500:
-            raise failed_ksm(f"HTTP {answer.status}")
-        return bytes(answer.data)
+            return post(self._http, self.target, message, deadline, "KSM")
+        except DependencyError as error:
+            raise failed_ksm(str(error).removeprefix("KSM: ")) from error
 
     def _invoke(self, message: bytes) -> bytes:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -73,5 +73,7 @@ class KsmClient:
             raise failed_ksm(f"invoke failed: {type(error).__name__}") from error
         if answer.get("FunctionError"):
             raise failed_ksm(f"the KSM function failed: {answer['FunctionError']}")
-        payload: bytes = answer["Payload"].read()
+        payload: bytes = answer["Payload"].read(MAX_ANSWER_BYTES + 1)
+        if len(payload) > MAX_ANSWER_BYTES:
+            raise failed_ksm(f"answer larger than {MAX_ANSWER_BYTES} bytes")
         return payload

@@ -6,13 +6,16 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from .dynamodb import call, derived_token, idempotent_update
+from drmtoken.core.uses import IN_FLIGHT_SECONDS, Reservation, Settled
+
+from .dynamodb import call, conditional_write
 from .items import (
     COOKIE_INDEX,
     COOKIE_KEY,
     EXPIRES_AT,
     RECORD_PK,
     RECORD_SK,
+    RESERVED_AT,
     USES,
     record_from_item,
     record_item,
@@ -34,40 +37,109 @@ class DynamoRecords:
 
 
 class DynamoUses:
-    """``UseCounter``: one counter item per token with maxUses, living as long as the token."""
+    """``UseCounter``: one counter item per token with maxUses, living as long as the token.
+
+    ``uses`` counts the uses held and spent, and only a reserve adds to it, under
+    ``uses < max``. Each reservation is an attribute of the item, ``h<reservation>``, whose
+    value is the attempt that owns it, or ``s<attempt>`` once that attempt's license was
+    answered (a settled reservation may be held again as a new use). Every step is one
+    conditional UpdateItem, safe under botocore's retries of a lost answer: a failed
+    condition that shows this attempt's own value means the earlier try landed.
+    """
 
     def __init__(self, client: Any, table: str) -> None:
         self.client = client
         self.table = table
 
-    def reserve(self, token_id: str, max_uses: int, expires_at: int, request_token: str) -> bool:
-        update = {
-            "TableName": self.table,
-            "Key": use_counter_key(token_id),
-            "UpdateExpression": "ADD #uses :one SET #expires = :expires",
-            "ConditionExpression": "attribute_not_exists(#uses) OR #uses < :max",
-            "ExpressionAttributeNames": {"#uses": USES, "#expires": EXPIRES_AT},
-            "ExpressionAttributeValues": {
-                ":one": {"N": "1"},
-                ":max": {"N": str(max_uses)},
-                ":expires": {"N": str(expires_at)},
-            },
-        }
-        return idempotent_update(self.client, update, request_token) is None
-
-    def give_back(self, token_id: str, request_token: str) -> None:
-        idempotent_update(
-            self.client,
+    def reserve(
+        self, token_id: str, max_uses: int, expires_at: int, reservation: str, attempt: str, now: int
+    ) -> Reservation:
+        held = HELD_PREFIX + reservation
+        failed = self._update(
+            token_id,
+            "ADD #uses :one SET #held = :attempt, #expires = :expires, #at = :now",
+            "(attribute_not_exists(#uses) OR #uses < :max)"
+            " AND (attribute_not_exists(#held) OR begins_with(#held, :settled))",
+            {"#uses": USES, "#held": held, "#expires": EXPIRES_AT, "#at": RESERVED_AT},
             {
-                "TableName": self.table,
-                "Key": use_counter_key(token_id),
-                "UpdateExpression": "ADD #uses :minus",
-                "ConditionExpression": "#uses > :zero",  # never below zero
-                "ExpressionAttributeNames": {"#uses": USES},
-                "ExpressionAttributeValues": {":minus": {"N": "-1"}, ":zero": {"N": "0"}},
+                ":one": {"N": "1"},
+                ":attempt": {"S": attempt},
+                ":max": {"N": str(max_uses)},
+                ":settled": {"S": SETTLED_PREFIX},
+                ":expires": {"N": str(expires_at)},
+                ":now": {"N": str(now)},
             },
-            derived_token(request_token, "give-back"),
         )
+        if failed is None:
+            return Reservation.TAKEN
+        owner = failed.get(held, {}).get("S", "")
+        if owner == attempt:  # an earlier try of this very call landed
+            return Reservation.TAKEN
+        if owner and not owner.startswith(SETTLED_PREFIX):  # an earlier attempt's: take it over
+            taken = self._update(
+                token_id,
+                "SET #held = :attempt",
+                "#held = :owner",
+                {"#held": held},
+                {":attempt": {"S": attempt}, ":owner": {"S": owner}},
+            )
+            if taken is None or taken.get(held, {}).get("S") == attempt:
+                return Reservation.HELD
+            return Reservation.BUSY  # another attempt of the same request took it first
+        in_flight = [name for name, value in failed.items() if name.startswith(HELD_PREFIX) and not is_settled(value)]
+        if in_flight and now - int(failed.get(RESERVED_AT, {}).get("N", "0")) < IN_FLIGHT_SECONDS:
+            return Reservation.BUSY
+        return Reservation.SPENT
+
+    def settle(self, token_id: str, reservation: str, attempt: str) -> Settled:
+        held = HELD_PREFIX + reservation
+        done = {"S": SETTLED_PREFIX + attempt}
+        failed = self._update(
+            token_id,
+            "SET #held = :done",
+            "#held = :attempt OR #held = :done",  # the second: a retried settle that had landed
+            {"#held": held},
+            {":attempt": {"S": attempt}, ":done": done},
+        )
+        return Settled.YES if failed is None else Settled.LOST
+
+    def give_back(self, token_id: str, reservation: str, attempt: str) -> None:
+        self._update(
+            token_id,
+            "REMOVE #held ADD #uses :minus",
+            "#held = :attempt",  # the owner gives it back, once
+            {"#held": HELD_PREFIX + reservation, "#uses": USES},
+            {":attempt": {"S": attempt}, ":minus": {"N": "-1"}},
+        )
+
+    def _update(
+        self, token_id: str, update: str, condition: str, names: dict[str, str], values: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """None when applied; else the counter as it was (read again where the engine returns none)."""
+        failed = conditional_write(
+            self.client,
+            "update_item",
+            TableName=self.table,
+            Key=use_counter_key(token_id),
+            UpdateExpression=update,
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        if failed is None or failed:
+            return failed
+        answer = call(self.client, "get_item", TableName=self.table, Key=use_counter_key(token_id), ConsistentRead=True)
+        item: dict[str, Any] = answer.get("Item", {})
+        return item
+
+
+HELD_PREFIX = "h"  # h<reservation>: the use counter's reservations
+SETTLED_PREFIX = "s"  # s<attempt>: the reservation's use became that attempt's license
+
+
+def is_settled(value: dict[str, Any]) -> bool:
+    return str(value.get("S", "")).startswith(SETTLED_PREFIX)
 
 
 class DynamoRecordReader:

@@ -1,8 +1,9 @@
 """The Widevine license service over HTTPS: the rights route's ``LicenseBackend`` for Widevine tokens.
 
-urllib3 (already in the dependency tree through botocore), with a bounded connect and read
-time inside the 10 s function timeout, and no retry: a retried getlicense could make a
-second license out of one request. Any failure to get an answer is DependencyError (503).
+urllib3 (already in the dependency tree through botocore), the whole call bounded by the
+deadline the route gives it and the answer's size bounded (``backend_http``), no retry: a
+retried getlicense could make a second license out of one request. Any failure to get an
+answer is DependencyError (503).
 """
 
 from __future__ import annotations
@@ -11,15 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import urllib3
-
 from drmtoken.core.errors import DependencyError
 from drmtoken.core.license import License
 from drmtoken.core.widevine import WidevineProvider, inner_request, kind_of, read_answer, signed_message
 
+from .backend_http import pool_manager, post
 from .secrets import CachedSecret
-
-TIMEOUT = urllib3.Timeout(connect=1.0, read=5.0)
 
 
 @dataclass
@@ -55,18 +53,16 @@ class WidevineLicenseService:
 
     def __init__(self, provider: ProviderSource) -> None:
         self.provider = provider
-        self.http = urllib3.PoolManager(timeout=TIMEOUT, retries=False)
+        self.http = pool_manager()
 
     def kind_of(self, body: bytes) -> str:
         return kind_of(body)
 
-    def issue(self, claims: Mapping[str, Any], body: bytes, content_type: str = "") -> License:
+    def issue(self, claims: Mapping[str, Any], body: bytes, content_type: str, deadline: float) -> License:
         provider = self.provider.get()
         message = signed_message(provider, inner_request(provider, claims, body))
-        try:
-            answer = self.http.request(
-                "POST", provider.service_url, body=message, headers={"Content-Type": "application/json"}
-            )
-        except urllib3.exceptions.HTTPError as error:
-            raise DependencyError(f"Widevine license service unreachable: {type(error).__name__}") from error
-        return read_answer(answer.status, answer.data, kind_of(body))
+        status, answer = self._post(provider.service_url, message, deadline)
+        return read_answer(status, answer, kind_of(body))
+
+    def _post(self, url: str, message: bytes, deadline: float) -> tuple[int, bytes]:
+        return post(self.http, url, message, deadline, "Widevine license service")

@@ -8,7 +8,7 @@ a rejected value may be a content key, a kek or an authenticator secret.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # code: (HTTP status, message)
 ERRORS: dict[int, tuple[int, str]] = {
@@ -94,11 +94,14 @@ class ApiError(Exception):
 
     ``detail`` is appended to the message ("Invalid token: expired"); it must never hold
     a value the caller sent. ``status`` overrides the table's for the one code that has two.
+    ``backend_said`` is what a back end said when it refused: for the operator's log line
+    only (made safe there), never for the player.
     """
 
     code: int
     detail: str | None = None
     status_override: int | None = None
+    backend_said: str | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.code not in ERRORS:

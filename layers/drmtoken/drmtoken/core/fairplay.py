@@ -18,9 +18,9 @@ from urllib.parse import parse_qs
 from .errors import ApiError, DependencyError
 from .keys import token_keys
 from .license import License
+from .untrusted import read_json
 
 RAW, FORM, JSON = "raw", "form", "json"  # the three shapes an SPC arrives in, and its CKC leaves in
-MAX_REASON = 200  # characters of a KSM's error text passed on
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def read_spc(body: bytes, content_type: str) -> Spc:
             (encoded,) = parse_qs(body.decode("ascii"), strict_parsing=True)["spc"]
             return Spc(base64.b64decode(encoded, validate=True), FORM)
         if media_type == "application/json":
-            encoded = json.loads(body)["spc"]
+            encoded = read_json(body)["spc"]
             return Spc(base64.b64decode(encoded, validate=True), JSON)
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, binascii.Error) as error:
         raise ApiError(-6004, "the SPC is not readable in that form") from error
@@ -74,17 +74,22 @@ def ksm_request(claims: Mapping[str, Any], spc: bytes) -> dict[str, Any]:
     }
 
 
-def read_ksm_answer(answer: bytes, shape: str) -> License:
-    """``{"ckc": b64}`` as a CKC in the SPC's shape; ``{"error": ...}`` or anything unreadable is -6004."""
+def read_ksm_answer(status_code: int, answer: bytes, shape: str) -> License:
+    """``{"ckc": b64}`` at HTTP 200 as a CKC in the SPC's shape; another status is the KSM failing (503).
+
+    ``{"error": ...}`` or anything unreadable is -6004, whose message never carries the
+    KSM's words: they may quote the key it was given. They go to the operator's log.
+    """
+    if status_code != 200:
+        raise failed_ksm(f"HTTP {status_code}")
     try:
-        document = json.loads(answer)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        document = read_json(answer)
+    except (ValueError, UnicodeDecodeError) as error:
         raise ApiError(-6004, "the KSM's answer is not JSON") from error
     if not isinstance(document, dict):
         raise ApiError(-6004, "the KSM's answer is not a JSON object")
     if "error" in document:
-        text = "".join(c for c in str(document["error"]) if c.isprintable())[:MAX_REASON]
-        raise ApiError(-6004, text or "the KSM refused")
+        raise ApiError(-6004, "the KSM refused", backend_said=str(document["error"]))
     try:
         ckc = base64.b64decode(document["ckc"], validate=True)
     except (KeyError, TypeError, binascii.Error, ValueError) as error:

@@ -22,9 +22,10 @@ class LicenseBackend(Protocol):
         """LICENSE or CERTIFICATE: what this request asks for, decided before any use is taken."""
         ...
 
-    def issue(self, claims: Mapping[str, Any], body: bytes, content_type: str) -> License:
+    def issue(self, claims: Mapping[str, Any], body: bytes, content_type: str, deadline: float) -> License:
         """The license for these claims; ApiError when the back end refuses, DependencyError when it fails.
 
-        ``content_type`` is the request's, for back ends that answer in the shape they were asked in.
+        ``content_type`` is the request's, for back ends that answer in the shape they were asked in;
+        ``deadline`` (``time.monotonic()``) is when a call to a back end must have its whole answer.
         """
         ...

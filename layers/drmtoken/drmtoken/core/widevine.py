@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from .errors import ApiError, DependencyError
 from .keys import token_keys
 from .license import CERTIFICATE, LICENSE, License
+from .untrusted import device_field, read_json
 
 DEFAULT_SERVICE = "https://license.widevine.com/cenc/getlicense/{provider}"
 HDCP = {0: "HDCP_NONE", 1: "HDCP_V1", 2: "HDCP_V2"}
@@ -33,7 +34,29 @@ DEVICE_FIELDS = (  # what a record may keep of the answer; never session_state, 
     "system_id",
     "client_max_hdcp_version",
 )
-_STATUS = re.compile(r"[A-Z0-9_]{1,64}")
+# The license service's statuses a player may be told (its license proxy documentation);
+# any other text in that field is the back end's own, and goes to the operator's log only.
+KNOWN_STATUSES = frozenset(
+    {
+        "SIGNATURE_FAILED",
+        "INVALID_WIDEVINE_CDM",
+        "INVALID_LICENSE_CHALLENGE",
+        "INVALID_CONTENT_INFO",
+        "POLICY_UNKNOWN",
+        "MALFORMED_REQUEST",
+        "PROVIDER_MISSING",
+        "INVALID_REQUEST",
+        "ACCESS_DENIED",
+        "SIGNING_KEY_EXPIRED",
+        "INVALID_RENEWAL_REQUEST",
+        "DRM_DEVICE_CERTIFICATE_REVOKED",
+        "DRM_DEVICE_CERTIFICATE_UNKNOWN",
+        "INVALID_DRM_DEVICE_CERTIFICATE",
+        "DRM_DEVICE_CERTIFICATE_SERIAL_NUMBER_REVOKED",
+        "PLATFORM_VERIFICATION_FAILED",
+        "PLATFORM_VERIFICATION_REQUIRED",
+    }
+)
 _PROVIDER = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
@@ -113,30 +136,38 @@ def signed_message(provider: WidevineProvider, inner: bytes) -> bytes:
 
 
 def read_answer(status_code: int, body: bytes, kind: str) -> License:
-    """The license service's answer as a license, or the contract's refusal or failure."""
-    if status_code >= 500:
+    """The license service's answer as a license, or the contract's refusal or failure.
+
+    Only HTTP 200 with status OK and a license of at least one byte is a license. A status is
+    named to the player only when it is one of the service's known statuses: anything else it
+    says is the back end's own text, for the operator's log alone.
+    """
+    if status_code != 200:
         raise DependencyError(f"Widevine license service answered HTTP {status_code}")
     try:
-        answer = json.loads(body)
+        answer = read_json(body)
         status = str(answer["status"])
-    except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as error:
-        raise DependencyError(f"Widevine license service answered HTTP {status_code} without a status") from error
-    shown = status if _STATUS.fullmatch(status) else "UNKNOWN_STATUS"  # never echo arbitrary text
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
+        raise DependencyError("Widevine license service answered without a status") from error
     if status == "OK":
         try:
             license_bytes = base64.b64decode(answer["license"], validate=True)
         except (KeyError, TypeError, binascii.Error, ValueError) as error:
             raise DependencyError("Widevine license service answered OK without a license") from error
-        device = {name: answer[name] for name in DEVICE_FIELDS if isinstance(answer.get(name), (str, int))}
+        if not license_bytes:
+            raise DependencyError("Widevine license service answered OK with an empty license")
+        device = {name: device_field(answer.get(name)) for name in DEVICE_FIELDS}
         # The service's status is kept as serviceStatus: the record's own status is the HTTP one.
         return License(
-            body=license_bytes, content_type="application/octet-stream", device={**device, "serviceStatus": status}
+            body=license_bytes,
+            content_type="application/octet-stream",
+            device={**{k: v for k, v in device.items() if v is not None}, "serviceStatus": status},
         )
     if status == "INTERNAL_ERROR":
         raise DependencyError("Widevine license service: INTERNAL_ERROR")
-    if "DEVICE" in status or "PLATFORM" in status:
-        raise ApiError(-4001, shown)
-    raise ApiError(-7008, shown)
+    shown = status if status in KNOWN_STATUSES else "UNKNOWN_STATUS"
+    code = -4001 if "DEVICE" in shown or "PLATFORM" in shown else -7008
+    raise ApiError(code, shown, backend_said=None if shown == status else status)
 
 
 def kind_of(challenge: bytes) -> str:

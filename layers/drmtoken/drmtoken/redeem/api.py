@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from drmtoken.apigw.responses import NO_STORE, error_response
-from drmtoken.core.errors import ApiError, DependencyError
+from drmtoken.core.errors import DependencyError
 from drmtoken.core.license import LicenseBackend
 from drmtoken.observability import LICENSE_METRICS, lambda_entry, logger, record_request
 from drmtoken.ports import RightsPorts
@@ -20,6 +20,9 @@ from .service import RightsRequest, redeem
 
 ALLOWED_METHODS = ("POST", "OPTIONS")
 MAX_BODY_BYTES = 64 * 1024
+BACKEND_SECONDS = 6.0  # the most a back end is given
+AFTER_BACKEND_SECONDS = 2.0  # kept back from the function's time for the give-back, the record and the answer
+RETRY_AFTER = {"Retry-After": "1"}  # on a 503: the player may try again at once
 TOKEN_PARAMETER = "ExpressPlayToken"  # noqa: S105 - a parameter name; in the query, else a header
 PREFLIGHT = {
     "Access-Control-Allow-Methods": ", ".join(ALLOWED_METHODS),
@@ -32,8 +35,13 @@ BackendFor = Callable[[RightsPorts], "LicenseBackend | None"]  # None: the route
 
 
 def handle_rights_request(
-    route: RightsRoute, backend_for: BackendFor, event: dict[str, Any], lambda_request_id: str = ""
+    route: RightsRoute,
+    backend_for: BackendFor,
+    event: dict[str, Any],
+    lambda_request_id: str = "",
+    seconds_left: float | None = None,
 ) -> dict[str, Any]:
+    """One rights request; ``seconds_left`` is the function's remaining time (Lambda's context), if known."""
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     request_id = str((event.get("requestContext") or {}).get("requestId") or "")
     ids = {"requestId": request_id, "lambdaRequestId": lambda_request_id}
@@ -45,11 +53,11 @@ def handle_rights_request(
         return error_response(-2030, "json", request_id, unexpected=True)
     cors = cors_headers(ports.settings.allowed_origins, headers.get("origin"))
     method = str(event.get("httpMethod") or "").upper()
+    backend = backend_for(ports)
+    if backend is None:  # Clear Key switched off, or no Widevine provider / KSM configured: no route, no preflight
+        return error_response(-1000, "json", request_id, cors)
     if method == "OPTIONS":  # the preflight of every license POST: no token is opened, nothing is called
         return {"statusCode": 204, "headers": {**cors, **PREFLIGHT, "Cache-Control": NO_STORE}, "body": ""}
-    backend = backend_for(ports)
-    if backend is None:  # Clear Key switched off, or no Widevine provider / KSM configured
-        return error_response(-1000, "json", request_id, cors)
     if method != "POST":
         return error_response(-1001, "json", request_id, {**cors, "Allow": ", ".join(ALLOWED_METHODS)})
     body = body_bytes(event)
@@ -63,10 +71,11 @@ def handle_rights_request(
         source_ip=str(((event.get("requestContext") or {}).get("identity") or {}).get("sourceIp") or ""),
         user_agent=headers.get("user-agent", ""),
         content_type=headers.get("content-type", ""),
+        deadline=time.monotonic() + backend_seconds(seconds_left),
     )
     try:
         outcome = redeem(route, request, ports, backend, time.time())
-    except Exception:
+    except Exception:  # redeem answers every failure itself; this is a bug before the token opened
         logger.exception("unexpected failure", extra={**ids, "drm": route.name})
         record_request(route.name, -2030, 500, ids, LICENSE_METRICS)
         return error_response(-2030, "json", request_id, cors, unexpected=True)
@@ -77,14 +86,25 @@ def handle_rights_request(
             ports.records.put(outcome.record, ports.settings.record_retention_seconds)
         except DependencyError as failed:  # the license is still delivered; the line below keeps the facts
             logger.warning("record not written", extra={**facts, "reason": str(failed)})
-    if outcome.failure is not None:
-        logger.warning("dependency failed", extra={**facts, "drm": route.name, "reason": outcome.failure})
+    if outcome.failure is not None:  # already made safe: no key, IV or token in any spelling, bounded
+        message = "unexpected failure" if outcome.unexpected else "dependency failed or refused"
+        logger.warning(message, extra={**facts, "drm": route.name, "reason": outcome.failure})
     if outcome.license is None:
-        refusal = outcome.error or ApiError(-2030)
-        record_request(route.name, outcome.code, refusal.status, facts, LICENSE_METRICS)
-        return error_response(outcome.code, "json", request_id, cors, error=refusal)
+        record_request(route.name, outcome.code, outcome.status, facts, LICENSE_METRICS)
+        if outcome.unexpected:
+            return error_response(-2030, "json", request_id, cors, unexpected=True)
+        if outcome.error is None:  # a dependency failed: the player may retry, and its use is there for it
+            return error_response(-2030, "json", request_id, {**cors, **RETRY_AFTER})
+        return error_response(outcome.code, "json", request_id, cors, error=outcome.error)
     record_request(route.name, 0, 200, facts, LICENSE_METRICS)
     return license_response(outcome.license.body, outcome.license.content_type, cors)
+
+
+def backend_seconds(seconds_left: float | None) -> float:
+    """How long a back end may take: at most BACKEND_SECONDS, and never into the time the end needs."""
+    if seconds_left is None:
+        return BACKEND_SECONDS
+    return max(0.0, min(BACKEND_SECONDS, seconds_left - AFTER_BACKEND_SECONDS))
 
 
 def cors_headers(allowed: tuple[str, ...], origin: str | None) -> dict[str, str]:
@@ -135,6 +155,9 @@ def lambda_handler_for(route_name: str, backend_for: BackendFor) -> Callable[[di
     route = RIGHTS_ROUTES[route_name]
 
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return handle_rights_request(route, backend_for, event, str(getattr(context, "aws_request_id", "")))
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        seconds_left = remaining() / 1000 if callable(remaining) else None
+        request_id = str(getattr(context, "aws_request_id", ""))
+        return handle_rights_request(route, backend_for, event, request_id, seconds_left)
 
     return lambda_entry(lambda_handler)

@@ -11,6 +11,7 @@ from typing import Any
 from drmtoken.core.errors import ApiError
 from drmtoken.core.keys import token_keys
 from drmtoken.core.license import LICENSE, License
+from drmtoken.core.untrusted import read_json
 from drmtoken.ports import RightsPorts
 
 
@@ -20,7 +21,7 @@ class ClearKeyBackend:
     def kind_of(self, body: bytes) -> str:
         return LICENSE
 
-    def issue(self, claims: Mapping[str, Any], body: bytes, content_type: str = "") -> License:
+    def issue(self, claims: Mapping[str, Any], body: bytes, content_type: str = "", deadline: float = 0) -> License:
         requested = requested_kids(body)
         keys = [
             {"kty": "oct", "kid": b64url(bytes.fromhex(key.kid or "")), "k": b64url(key.key)}
@@ -36,7 +37,7 @@ class ClearKeyBackend:
 def requested_kids(body: bytes) -> list[bytes]:
     """The KIDs of a Clear Key license request, as bytes; -7008 for anything that is not one."""
     try:
-        request = json.loads(body)
+        request = read_json(body)
         kids = request["kids"] if isinstance(request, dict) else None
         if not isinstance(kids, list) or not kids or not all(isinstance(k, str) for k in kids):
             raise ValueError("kids must be a non-empty list of strings")

@@ -7,7 +7,8 @@ and leaves no record; from the moment it opens, every outcome is recorded.
 
 from __future__ import annotations
 
-import secrets
+import time
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 from drmtoken.core.errors import USE_LIMIT_STATUS, ApiError, DependencyError, TokenOpenError
 from drmtoken.core.license import CERTIFICATE, LICENSE, License, LicenseBackend
 from drmtoken.core.token import open_token
+from drmtoken.core.untrusted import for_the_log, secret_spellings
+from drmtoken.core.uses import Reservation, Settled, attempt_id, reservation_of
 from drmtoken.ports import RightsPorts
 
 from .routes import RightsRoute
@@ -24,6 +27,9 @@ ISSUED = 0
 RECORDED_CLAIMS = {"tokenId": "tokenId", "customerId": "customerId", "kid": "kid", "cookie": "cookie"}
 
 
+DEFAULT_BACKEND_SECONDS = 6.0
+
+
 @dataclass
 class RightsRequest:
     token: str | None = field(repr=False)
@@ -31,6 +37,7 @@ class RightsRequest:
     source_ip: str = ""
     user_agent: str = ""
     content_type: str = ""
+    deadline: float = field(default_factory=lambda: time.monotonic() + DEFAULT_BACKEND_SECONDS)  # for the back end
 
 
 @dataclass
@@ -41,8 +48,17 @@ class Redemption:
     facts: dict[str, Any]  # safe to log and to record
     license: License | None = None
     error: ApiError | None = None  # the refusal, with its reason
-    failure: str | None = None  # why a dependency failed, for the operator's log line
+    failure: str | None = None  # why a dependency failed or what a back end said: the operator's log line, made safe
     record: dict[str, Any] | None = None  # what was recorded (None: the token did not open)
+    unexpected: bool = False  # a bug: 500, still recorded, the use still given back
+
+    @property
+    def status(self) -> int:
+        if self.code == ISSUED:
+            return 200
+        if self.error is not None:
+            return self.error.status
+        return 500 if self.unexpected else 503
 
 
 def redeem(
@@ -58,15 +74,24 @@ def redeem(
 
     facts = {name: claims[claim] for name, claim in RECORDED_CLAIMS.items() if claim in claims}
     facts.update(drm=route.name, kind=LICENSE)
+    secrets = [*secret_spellings(claims), request.token or ""]  # never in a log line, whoever said them
+    notes: list[str] = []  # what went wrong beside the answer (a give-back that failed), for the log
     outcome: Redemption
     try:
-        answer = _license(route, request, claims, ports, backend, now, facts)
+        answer = _license(route, request, claims, ports, backend, now, facts, notes)
         facts.update(answer.device)
         outcome = Redemption(ISSUED, facts, license=answer)
     except ApiError as error:
-        outcome = Redemption(error.code, facts, error=error)
+        said = f"the back end said: {error.backend_said}" if error.backend_said is not None else None
+        outcome = Redemption(error.code, facts, error=error, failure=said)
     except DependencyError as error:
         outcome = Redemption(-2030, facts, failure=str(error))
+    except Exception as error:  # a bug: the request still ends recorded, its use given back
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        failure = f"unexpected {type(error).__name__} at {where.filename.rsplit('/', 1)[-1]}:{where.lineno}"
+        outcome = Redemption(-2030, facts, failure=failure, unexpected=True)
+    if outcome.failure is not None or notes:
+        outcome.failure = for_the_log("; ".join(filter(None, [outcome.failure, *notes])), secrets)
     outcome.record = record_of(outcome, request, now)
     return outcome
 
@@ -89,6 +114,7 @@ def _license(
     backend: LicenseBackend,
     now: float,
     facts: dict[str, Any],
+    notes: list[str],
 ) -> License:
     if claims.get("drm") != route.redeems.value:
         raise ApiError(-4010, f"not a {route.redeems.value} token")
@@ -98,25 +124,36 @@ def _license(
         raise ApiError(route.generation_failed, "empty body")
     facts["kind"] = backend.kind_of(request.body)
     max_uses: int | None = claims.get("maxUses")
-    counted = facts["kind"] != CERTIFICATE and max_uses is not None
-    reservation = secrets.token_hex(16)  # the reservation's idempotency token
-    if counted and not ports.uses.reserve(claims["tokenId"], max_uses or 0, claims["expiresAt"], reservation):
+    if facts["kind"] == CERTIFICATE or max_uses is None:
+        return backend.issue(claims, request.body, request.content_type, request.deadline)
+    token_id, attempt = claims["tokenId"], attempt_id()
+    reservation = reservation_of(token_id, request.body, request.source_ip, request.user_agent)
+    held = ports.uses.reserve(token_id, max_uses, claims["expiresAt"], reservation, attempt, int(now))
+    if held is Reservation.BUSY:  # the last use is held by a request in flight: it may come back
+        raise DependencyError("use limit: the last use is held by a request in flight")
+    if held is Reservation.SPENT:
         raise ApiError(-4010, "use limit reached", status_override=USE_LIMIT_STATUS)
     try:
-        return backend.issue(claims, request.body, request.content_type)
-    except (ApiError, DependencyError):
-        if counted:  # no license came of it: the player's retry must find the use again
-            ports.uses.give_back(claims["tokenId"], reservation)
+        license_answer = backend.issue(claims, request.body, request.content_type, request.deadline)
+        if ports.uses.settle(token_id, reservation, attempt) is Settled.LOST:
+            raise DependencyError("use limit: a retry of this request took its use over")
+    except BaseException:
+        # No license leaves: the use goes back. If the give-back fails, the use stays held under
+        # this request's reservation, and the player's retry (the same bytes) takes it over.
+        try:
+            ports.uses.give_back(token_id, reservation, attempt)
+        except DependencyError as error:
+            notes.append(f"use not given back: {error}")
         raise
+    return license_answer
 
 
 def record_of(outcome: Redemption, request: RightsRequest, now: float) -> dict[str, Any]:
     """The record of a redemption whose token opened: the contract's fields, nothing secret."""
-    status = 200 if outcome.code == ISSUED else outcome.error.status if outcome.error else 503
     return {
         "time": int(now * 1000),
         **outcome.facts,
-        "status": status,
+        "status": outcome.status,
         "code": outcome.code,
         "sourceIp": request.source_ip,
         "userAgent": request.user_agent[:256],
