@@ -20,12 +20,15 @@ FP_PATH = "/hms/fp/token"
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
-def invoke(event: dict[str, Any], lambda_request_id: str | None = None) -> dict[str, Any]:
-    """Run an event through the handler that template.yaml routes its path and method to."""
+def invoke(event: dict[str, Any], lambda_request_id: str | None = None, timeout_seconds: float = 10) -> dict[str, Any]:
+    """Run an event through the handler that template.yaml routes its path and method to.
+
+    ``timeout_seconds``: the function's timeout, as its context tells the time left.
+    """
     spec = match_route(FUNCTIONS, event["path"], event["httpMethod"])
     assert spec is not None, f"template.yaml routes no function for {event['httpMethod']} {event['path']}"
     handler: Handler = spec.load_handler()
-    context = LocalContext(spec.logical_id)
+    context = LocalContext(spec.logical_id, timeout_seconds)
     if lambda_request_id is not None:
         context.aws_request_id = lambda_request_id
     return handler(event, context)

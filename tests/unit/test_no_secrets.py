@@ -15,7 +15,7 @@ from drmtoken_cli.devserver.demo import DEMO_CUSTOMER, DEMO_SECRET
 from tests.support.apigw import rest_event
 from tests.support.error_cases import CASES, run
 from tests.support.lambdas import WV_PATH, invoke
-from tests.support.requests import CONTENT_KEY, RFC3394_EK, RFC3394_KEK, RFC3394_KEY, widevine
+from tests.support.requests import CONTENT_KEY, IV, RFC3394_EK, RFC3394_KEK, RFC3394_KEY, widevine
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 CLEARKEY_REQUEST = json.dumps({"kids": ["gOqLyKWPmQrR92vGZbML-g"], "type": "temporary"}).encode()  # ^kid1
@@ -115,9 +115,15 @@ def test_widevine_and_fairplay_redemptions_keep_secrets_out_of_logs_records_and_
             (
                 WV_PATH,
                 widevine,
-                [b"\x08\x01challenge", b"\x08\x04", b"STATUS:DRM_DEVICE_CERTIFICATE_REVOKED", b"HTTP:500"],
+                [
+                    b"\x08\x01\x12challenge",
+                    b"\x08\x04",
+                    b"STATUS:DRM_DEVICE_CERTIFICATE_REVOKED",
+                    b"HTTP:500",
+                    f"STATUS:KEY_{CONTENT_KEY.upper()}".encode(),  # a status quoting the key
+                ],
             ),
-            ("/hms/fp/token", fairplay, [b"spc", b"ERROR:no such asset", b"GARBAGE"]),
+            ("/hms/fp/token", fairplay, [b"spc", b"ERROR:no such asset", b"GARBAGE", b"KEYLEAK", b"DEEP"]),
         ):
             token = invoke(rest_event("GET", path, build(authenticator, maxUses="2")))["body"].split("=", 1)[1]
             tokens.add(token)
@@ -132,8 +138,12 @@ def test_widevine_and_fairplay_redemptions_keep_secrets_out_of_logs_records_and_
                     bodies.append(response["body"])
     logged = everything_logged(capsys, caplog)
     stored = json.dumps(dynamodb.scan(TableName="drm-token-records")["Items"])
-    secrets = {CONTENT_KEY, TEST_KEY.hex(), "c2VjcmV0", base64.b64encode(bytes.fromhex(CONTENT_KEY)).decode(), *tokens}
-    assert "LicensesIssued" in logged and "LicensesRefused" in logged and len(bodies) >= 4
+    raw_key, raw_iv = bytes.fromhex(CONTENT_KEY), bytes.fromhex(IV)
+    spellings = {base64.b64encode(raw_key).decode(), base64.urlsafe_b64encode(raw_key).decode().rstrip("=")}
+    spellings |= {IV, base64.b64encode(raw_iv).decode(), base64.urlsafe_b64encode(raw_iv).decode().rstrip("=")}
+    secrets = {CONTENT_KEY, TEST_KEY.hex(), "c2VjcmV0", *spellings, *tokens}
+    assert "LicensesIssued" in logged and "LicensesRefused" in logged and len(bodies) >= 7
+    assert "[redacted]" in logged  # the KSM's and the service's words reached the operator, cleared
     assert secrets_in(logged, secrets) == []
     assert secrets_in(stored, secrets) == [] and "session_state" not in stored
     assert secrets_in("\n".join(bodies), secrets) == []

@@ -99,9 +99,11 @@ def post(manager: urllib3.PoolManager, url: str, body: bytes, deadline: float, w
             if declared > MAX_ANSWER_BYTES:
                 raise DependencyError(f"{who}: answer of {declared} bytes is too large")
             answer = response.read(MAX_ANSWER_BYTES + 1, decode_content=False)
+            if call.cut:  # the read ended because the watchdog shut the socket: a part is no answer
+                raise DependencyError(f"{who}: no complete answer within {left:.1f} s")
             if len(answer) > MAX_ANSWER_BYTES:
                 raise DependencyError(f"{who}: answer larger than {MAX_ANSWER_BYTES} bytes")
-            complete = not call.cut
+            complete = True
             return response.status, bytes(answer)
         finally:
             if complete:
