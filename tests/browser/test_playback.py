@@ -87,7 +87,7 @@ def test_the_clip_plays_with_the_services_key_and_stops_when_it_should(demo: tup
         assert refused["error"] == LICENSE_REQUEST_FAILED and refused["frames"] == 0, (case, refused)
         assert str(LICENSE_REQUEST_FAILED) in refused["shown"]
         said = refused["service"]  # the page shows the service's own code and reason, not Shaka's alone
-        assert said["code"] in (-4022, -4010) and said["message"] in refused["shown"], refused
+        assert said["code"] in (-4023, -4010) and said["message"] in refused["shown"], refused
         seen[case] = refused["frames"]
     once = watch(browser, f"{page}?case=once")
     assert once["error"] is None and once["frames"] > 0, once
@@ -96,7 +96,7 @@ def test_the_clip_plays_with_the_services_key_and_stops_when_it_should(demo: tup
     assert again["service"]["status"] == 403 and "403 -4010" in again["shown"], again
     seen["once, played twice"] = again["frames"]
     log = "".join(server.stderr)
-    assert "POST /hms/ck/rights/ 400 -4022" in log and "401 -4010" in log and "403 -4010" in log
+    assert "POST /hms/ck/rights/ 400 -4023" in log and "401 -4010" in log and "403 -4010" in log
     print(f"frames decoded: {seen}")
 
 
@@ -123,7 +123,7 @@ def test_a_two_key_title_from_the_key_provider_plays_picture_and_sound_with_a_to
     before = len(server.stderr)
     video_only = watch(browser, f"{page}?case=title-video-only", seconds=8, sound_wanted=1)
     asked = "".join(server.stderr[before:])  # the video key given, the audio key refused (no KID of it in the token)
-    assert "POST /hms/ck/rights/ 200" in asked and "POST /hms/ck/rights/ 400 -4022" in asked, asked
+    assert "POST /hms/ck/rights/ 200" in asked and "POST /hms/ck/rights/ 400 -4023" in asked, asked
     assert [key["kid"] for key in video_only["claims"]["keys"]] == [uuid.UUID(TITLE_KIDS["VIDEO"]).hex]
     assert video_only["audioBytes"] == 0, video_only  # no key, no sound
 

@@ -163,3 +163,16 @@ def test_control_characters_in_the_path_cannot_forge_log_lines(server: Server) -
     log = "".join(server.stderr)
     assert "\x1b" not in log and "\x08" not in log and "\r" not in log
     assert "GET /x\\x1b[1A\\x1b[2K\\x08\\x08/forged 404 -1000 " in log
+
+
+def test_serve_on_prod_answers_every_route_with_clear_key_off(env: dict[str, str]) -> None:
+    server = start_server(env, "--no-demo", "--environment", "prod")
+    try:
+        assert "Clear Key: off" in "".join(server.stderr)
+        for method, path in (("GET", "/hms/fp/cert"), ("GET", "/cmiapi/getrecord/"), ("POST", "/hms/ck/rights/")):
+            status, _, body = http(method, server.base + path, b"{}" if method == "POST" else None)
+            assert body and status < 500, (path, status, body)
+        status, _, body = http("OPTIONS", server.base + "/hms/ck/rights/", headers={"Origin": "https://a.example"})
+        assert status == 404 and '"errorCode": -1000' in body
+    finally:
+        assert server.stop() == 0

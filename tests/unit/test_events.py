@@ -48,7 +48,7 @@ EXPECTED: dict[str, dict[str, object] | tuple[int, int, str]] = {
     "fp-rights-post-invalid-token": (401, -4010, "application/json"),
     "fp-cert-get": (404, -1000, "application/json"),  # no FairPlayCertificate in the template's defaults
     "getrecord-get": (200, 0, "application/json"),
-    "getrecord-error-length-json": (400, -1100, "application/json"),
+    "getrecord-error-length-json": (400, -1101, "application/json"),
     # The key provider, as API Gateway passes a packager's signed request (the body base64).
     "speke-v2-post": (200, 0, "application/xml"),
     "speke-v1-post": (200, 0, "application/xml"),

@@ -65,15 +65,27 @@ def test_a_customer_sees_only_its_own_records(authenticator: str, store: AdminSt
 @pytest.mark.parametrize(
     ("params", "code"),
     [
-        ({"length": "0"}, -1100),
-        ({"length": "33"}, -1100),
-        ({"start": "not-a-cursor"}, -1100),
-        ({"start": base64.urlsafe_b64encode(b"other#key").decode()}, -1100),
+        ({"length": "0"}, -1101),
+        ({"length": "33"}, -1101),
+        ({"start": "not-a-cursor"}, -1102),
+        ({"start": base64.urlsafe_b64encode(b"other#key").decode()}, -1102),
         ({"cookie": "x" * 33}, -2033),
     ],
 )
-def test_bad_paging_is_1100(authenticator: str, params: dict[str, str], code: int) -> None:
-    assert error_of(getrecord(authenticator, errorFormat="json", **params))[:2] == (400, code)
+def test_bad_paging_says_what_was_wrong(authenticator: str, params: dict[str, str], code: int) -> None:
+    status, answered, _ = error_of(getrecord(authenticator, errorFormat="json", **params))
+    assert (status, answered) == (400, code)
+    message = json.loads(getrecord(authenticator, errorFormat="json", **params)["body"])["errorMessage"]
+    assert next(iter(params)) in message and "contentId" not in message
+
+
+def test_a_cursor_spelled_otherwise_than_given_is_refused(authenticator: str) -> None:
+    assert redeem_once(authenticator, "c1") == 200 and redeem_once(authenticator, "c2") == 200
+    cursor = json.loads(getrecord(authenticator, length="1")["body"])["next"]
+    assert json.loads(getrecord(authenticator, length="1", start=cursor)["body"])["records"]
+    for padded in (cursor + "=", cursor + "==", cursor + "===", cursor.replace("-", "+")):
+        if padded != cursor:
+            assert error_of(getrecord(authenticator, errorFormat="json", start=padded))[:2] == (400, -1102), padded
 
 
 def test_authentication_is_that_of_the_token_routes(authenticator: str, store: AdminStore) -> None:

@@ -141,7 +141,7 @@ def test_clear_key_answers_every_asked_kid_the_token_holds(
     got = {k["kid"]: base64.urlsafe_b64decode(k["k"] + "==").hex() for k in json.loads(answer["body"])["keys"]}
     assert got == {asked[0]: title[kids[0]], asked[1]: title[kids[1]]}  # not the KID it does not hold
     none = redeem("ck", url, json.dumps({"kids": [asked[2]]}).encode(), "application/json")
-    assert none["statusCode"] == 400 and json.loads(none["body"])["errorCode"] == -4022
+    assert none["statusCode"] == 400 and json.loads(none["body"])["errorCode"] == -4023
 
 
 def test_the_ksm_gets_every_key_of_the_token(authenticator: str, title: dict[str, str], keyring: Keyring) -> None:

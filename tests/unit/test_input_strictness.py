@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import time
 from urllib.parse import urlencode
 
@@ -111,3 +112,11 @@ def test_leading_zeros_are_the_number(authenticator: str, keyring: Keyring) -> N
     params = widevine(authenticator, hdcpOutputControl="0000000000001", securityLevel="00000000000003")
     claims = open_token(keyring, invoke(rest_event("GET", WV_PATH, params))["body"].split("=", 1)[1], "wv")
     assert (claims["hdcpOutputControl"], claims["securityLevel"]) == (1, 3)
+
+
+def test_a_parameter_sent_twice_is_told_so(authenticator: str) -> None:
+    params = [*widevine(authenticator), ("securityLevel", "2"), ("errorFormat", "json")]
+    response = invoke(rest_event("GET", WV_PATH, params))
+    body = json.loads(response["body"])
+    assert (response["statusCode"], body["errorCode"]) == (400, -7004)
+    assert body["errorMessage"].endswith("securityLevel given more than once")

@@ -91,7 +91,7 @@ def test_a_widevine_token_yields_its_key_as_a_clear_key_license(
         ("expired", 401, -4010, "expired"),
         ("empty body", 400, -7008, "empty body"),
         ("not a clear key request", 400, -7008, "not a Clear Key license request"),
-        ("another kid", 400, -4022, "none of the token's KIDs is among the requested"),
+        ("another kid", 400, -4023, "none of the requested KIDs is in the token"),
     ],
 )
 def test_every_refusal_row(
@@ -137,7 +137,7 @@ def test_max_uses_is_exact_and_a_failed_redemption_gives_its_use_back(
     authenticator: str, dynamodb: Any, service_env: dict[str, str]
 ) -> None:
     url = token_url(authenticator, maxUses="2")
-    assert refusal(redeem(url, clearkey_request("11" * 16)))[:2] == (400, -4022)  # no license: use given back
+    assert refusal(redeem(url, clearkey_request("11" * 16)))[:2] == (400, -4023)  # no license: use given back
     assert redeem(url, clearkey_request())["statusCode"] == 200
     assert redeem(url, clearkey_request())["statusCode"] == 200
     assert refusal(redeem(url, clearkey_request())) == (403, -4010, "Invalid token: use limit reached")
@@ -245,7 +245,7 @@ def test_each_redemption_writes_one_emf_line_with_its_facts(
     redeem(url, clearkey_request("11" * 16))
     issued, refused = emf_lines(capsys.readouterr().out)
     assert (issued["LicensesIssued"], issued["drm"], issued["code"], issued["status"]) == (1, "ck", "0", 200)
-    assert (refused["LicensesRefused"], refused["code"], refused["status"]) == (1, "-4022", 400)
+    assert (refused["LicensesRefused"], refused["code"], refused["status"]) == (1, "-4023", 400)
     assert issued["cookie"] == "viewer-3" and issued["kid"] == KID1 and issued["kind"] == "license"
     assert CONTENT_KEY not in json.dumps([issued, refused]) and url.split("=", 1)[1] not in json.dumps(
         [issued, refused]

@@ -312,11 +312,11 @@ def serve(template: Template, host: str, port: int, environment: str, demo: bool
             reason = getattr(error, "strerror", None) or str(error)
             raise CommandError(f"cannot listen on {host}:{port}: {reason}") from None
         base = f"http://{host}:{gateway.server_address[1]}"
-        # Locally: Clear Key on, and token answers pointing at this server's own rights routes,
-        # unless the caller chose otherwise (docs/rights-api.md, section 9).
+        # Locally: Clear Key on (never on prod, which refuses it), and token answers pointing at
+        # this server's own rights routes, unless the caller chose otherwise (docs/rights-api.md, section 9).
         os.environ.update(
             {
-                "CLEARKEY_ENABLED": "true",
+                "CLEARKEY_ENABLED": "false" if environment == "prod" else "true",
                 "WIDEVINE_LICENSE_URL": f"{base}/hms/wv/rights/",
                 "FAIRPLAY_LICENSE_URL": f"{base}/hms/fp/rights/",
                 **chosen,

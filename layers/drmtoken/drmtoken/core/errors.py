@@ -30,6 +30,7 @@ ERRORS: dict[int, tuple[int, str]] = {
     -4020: (400, "Invalid kid: a hex kid must be exactly 32 hex digits"),
     -4021: (400, "Invalid kid: the ^ form needs 1 to 64 characters after ^"),
     -4022: (400, "Invalid kid: must be 32 hex digits or ^ followed by 1 to 64 characters"),
+    -4023: (400, "No license: none of the requested KIDs is in the token"),
     -2027: (400, "Invalid contentKey: must be 32 hex digits"),
     -2005: (
         400,
@@ -50,6 +51,8 @@ ERRORS: dict[int, tuple[int, str]] = {
     -2033: (400, "Invalid cookie: 1 to 32 printable ASCII characters"),
     # Widevine policy
     -1100: (400, "Invalid contentId (1 to 256 printable characters) or maxUses (an integer from 1 to 1000)"),
+    -1101: (400, "Invalid length: must be an integer from 1 to 32"),
+    -1102: (400, "Invalid start: must be the next of a page this service gave"),
     -7003: (400, "Missing securityLevel"),
     -7004: (400, "Invalid securityLevel: must be an integer from 1 to 5"),
     -7006: (400, "Missing hdcpOutputControl"),

@@ -240,7 +240,9 @@ def parse_parameters(raw: RawParams, table: tuple[Param, ...]) -> dict[str, Any]
             if param.missing is not None:
                 raise ApiError(param.missing)
             continue
-        if len(values) > param.max_repeat or any(_NOT_UTF8.search(v) for v in values):
+        if len(values) > param.max_repeat:
+            raise ApiError(param.invalid, f"{param.name} given more than once" if param.max_repeat == 1 else "too many")
+        if any(_NOT_UTF8.search(v) for v in values):
             raise ApiError(param.invalid)
         try:
             results = [param.parse(v) for v in values]

@@ -43,7 +43,7 @@ def handle_token_request(drm: Drm, event: dict[str, Any], lambda_request_id: str
         logger.warning("dependency failed", extra={**facts, "drm": drm.value, "reason": outcome.failure})
     if not outcome.issued:
         record_request(drm.value, outcome.code, ERRORS[outcome.code][0], facts)
-        return error_response(outcome.code, error_format, request.request_id)
+        return error_response(outcome.code, error_format, request.request_id, error=outcome.error)
     record_request(drm.value, 0, 200, facts)
     return text_response(200, "text/uri-list", outcome.url or "")
 

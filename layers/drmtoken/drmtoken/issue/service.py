@@ -34,6 +34,7 @@ class Outcome:
     code: int  # ISSUED, or the code of the refusal (-2030: a dependency failed)
     facts: dict[str, Any]  # what is known about the request, safe to log: ids, kid, cookie, expiry
     url: str | None = None  # the license URL with the token, when issued
+    error: ApiError | None = None  # the refusal, whose reason (never a value sent) follows the table's message
     claims: dict[str, Any] | None = field(default=None, repr=False)  # holds the content key
     failure: str | None = None  # why a dependency failed, for the operator's log line
 
@@ -60,7 +61,7 @@ def issue_token(
     try:
         url, claims = _issue(profile(drm), raw, runtime, now, clock, facts, own_base)
     except ApiError as error:
-        return Outcome(drm, error.code, facts)
+        return Outcome(drm, error.code, facts, error=error)
     except DependencyError as error:
         return Outcome(drm, -2030, facts, failure=str(error))
     loggable = {name: claims[name] for name in LOGGABLE_CLAIMS if name in claims}

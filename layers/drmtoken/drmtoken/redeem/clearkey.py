@@ -29,7 +29,7 @@ class ClearKeyBackend:
             if key.kid is not None and bytes.fromhex(key.kid) in requested
         ]
         if not keys:
-            raise ApiError(-4022, "none of the token's KIDs is among the requested ones")
+            raise ApiError(-4023)
         answer = json.dumps({"keys": keys, "type": "temporary"}, separators=(",", ":"))
         return License(body=answer.encode("ascii"), content_type="application/json")
 

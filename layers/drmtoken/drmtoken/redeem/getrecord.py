@@ -30,14 +30,19 @@ from drmtoken.runtime import get_record_ports
 
 MAX_PAGE = 32  # as ExpressPlay's getrecord
 _POSITION = re.compile(r"[0-9]{13}#[0-9a-f]{0,32}#[0-9a-f]{8}")
+_CURSOR = re.compile(r"[A-Za-z0-9_-]{1,80}")
 
 
 def parse_cursor(value: str) -> str:
     """A page position as handed out in ``next``: base64url of a record's sort key."""
+    if not _CURSOR.fullmatch(value):  # exactly as cursor_of spells it: no padding, no other alphabet
+        raise ValueError("not a cursor")
     try:
         position = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
     except (binascii.Error, ValueError) as error:
         raise ValueError("not a cursor") from error
+    if cursor_of(position) != value:  # one spelling per position (no stray bits in the last character)
+        raise ValueError("not a cursor")
     if not _POSITION.fullmatch(position):
         raise ValueError("not a cursor")
     return position
@@ -50,8 +55,8 @@ def cursor_of(position: str | None) -> str | None:
 RECORD_PARAMETERS: tuple[Param, ...] = (
     Param("customerAuthenticator", parse_authenticator, invalid=-2018, missing=-2017),
     Param("cookie", parse_cookie, invalid=-2033),
-    Param("length", integer_in(1, MAX_PAGE), invalid=-1100),
-    Param("start", parse_cursor, invalid=-1100),
+    Param("length", integer_in(1, MAX_PAGE), invalid=-1101),
+    Param("start", parse_cursor, invalid=-1102),
 )
 
 
