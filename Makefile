@@ -10,13 +10,21 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: install run test unit integration lint format bench build validate check-layer check clean browser-deps
 
-install: $(BIN)/drmtoken
+install: $(VENV)/.installed-dev
 
-$(BIN)/drmtoken: pyproject.toml
+# What running needs (the service, the CLI, the embedded engine, the demo's packager), and on
+# top of it what developing and testing need: `make run` installs only the first.
+$(VENV)/.installed-run: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[local]'
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $@
+	touch $@ $(VENV)/.installed-run
 
 $(DYNAMODB_LOCAL): tools/dynamodb-local/package.json tools/dynamodb-local/package-lock.json
 	npm ci --prefix tools/dynamodb-local --no-audit --no-fund --loglevel=error
@@ -45,7 +53,7 @@ $(SAM):
 	.tools/sam/bin/pip install --quiet 'aws-sam-cli>=1.170,<2'
 
 ## run: the whole API on http://127.0.0.1:3000 with an embedded database and a demo customer
-run: install browser-deps
+run: $(VENV)/.installed-run browser-deps
 	$(BIN)/drmtoken serve
 
 ## test: unit (moto), property, checkov and integration tests (DynamoDB Local), installing what they need

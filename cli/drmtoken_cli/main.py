@@ -74,8 +74,8 @@ AWS_PROFILE and AWS_REGION choose the account; AWS_ENDPOINT_URL_DYNAMODB points 
     parser.add_argument(
         "--template",
         type=Path,
-        default=Path("template.yaml"),
-        help="the SAM template that serve, invoke and tables read (default: ./template.yaml)",
+        default=default_template(),
+        help="the SAM template that serve, invoke and tables read (default: ./template.yaml, else this project's)",
     )
     groups = parser.add_subparsers(dest="group", required=True, metavar="COMMAND")
     for group in GROUPS:
@@ -148,3 +148,10 @@ def fail(message: str) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def default_template() -> Path:
+    """./template.yaml where there is one; else the project this command was installed from (`make install`)."""
+    here = Path("template.yaml")
+    project = Path(__file__).resolve().parents[2] / "template.yaml"
+    return here if here.is_file() or not project.is_file() else project

@@ -180,3 +180,34 @@ def test_keyring_generate_and_rotate(env: dict[str, str], secrets_endpoint: str)
     ring = json.loads(client.get_secret_value(SecretId="ring")["SecretString"])
     assert ring["active"] == "k3" and sorted(ring["keys"]) == ["k2", "k3"]
     Keyring.from_json(json.dumps(ring))
+
+
+def test_invoke_exits_non_zero_when_the_function_answers_a_5xx(env: dict[str, str]) -> None:
+    unreachable = {**env, "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:9"}  # nothing listens: 503
+    result = drmtoken("invoke", "WidevineFunction", str(EVENTS / "wv-get.json"), env=unreachable, check=False)
+    assert result.returncode == 1 and '"statusCode": 503' in result.stdout
+
+
+def test_tokens_inspect_finds_the_local_keyring_from_any_directory(env: dict[str, str], tmp_path: Path) -> None:
+    import subprocess
+
+    from drmtoken.core.token import seal_token
+    from drmtoken_cli.devserver.local_keyring import ensure_local_keyring
+    from tests.support.cli import DRMTOKEN, subprocess_env
+    from tests.support.lambdas import ROOT
+
+    keyring = Keyring.from_json(ensure_local_keyring(ROOT))  # the keyring `make run` uses
+    claims = {"tokenId": "t", "drm": "wv", "expiresAt": 1, "keys": [{"kid": "ab" * 16, "key": "cd" * 16}]}
+    token = seal_token(keyring, "wv", claims)
+    result = subprocess.run(
+        [str(DRMTOKEN), "tokens", "inspect", token],
+        env=subprocess_env({}),
+        cwd=tmp_path,  # not the project directory
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)["claims"]["keys"][0]
+    assert shown["kid"] == "ab" * 16 and shown["key"].startswith("(hidden")

@@ -92,6 +92,11 @@ def test_embedded_engine_demo_and_the_readme_curl_line(tmp_path: Path) -> None:
     try:
         banner = "".join(server.stderr)
         assert "embedded in-memory DynamoDB (moto)" in banner and "demo customer: demo," in banner
+        # One line makes the CLI talk to this engine: the demo customer is there to see.
+        line = next(x for x in banner.splitlines() if "export AWS_ENDPOINT_URL_DYNAMODB=" in x)
+        cli_env = dict(pair.split("=", 1) for pair in line.split("export ", 1)[1].split())
+        listed = drmtoken("customers", "list", "--json", env=cli_env).stdout
+        assert '"demo"' in listed
         readme_curl = next(
             line.strip() for line in README.read_text().splitlines() if line.strip().startswith("curl '")
         )

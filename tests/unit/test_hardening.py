@@ -125,3 +125,14 @@ def test_every_authentication_refusal_waits_out_the_same_floor(
             assert len(slept) == 1 and 0 < slept[0] <= AUTHENTICATION_FAILURE_FLOOR
         else:
             assert slept == []
+
+
+def test_aws_region_alone_chooses_the_region_as_the_aws_cli_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    from drmtoken.adapters import aws
+
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+    assert aws.client("dynamodb").meta.region_name == "eu-west-3"
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-south-1")
+    assert aws.client("dynamodb").meta.region_name == "ap-south-1"

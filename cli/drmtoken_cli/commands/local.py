@@ -67,7 +67,10 @@ def serve(args: argparse.Namespace) -> None:
 def invoke(args: argparse.Namespace) -> None:
     from drmtoken_cli.devserver.lambda_host import invoke_file
 
-    print(json.dumps(invoke_file(args.load_template(), args.function, args.event, args.environment), indent=2))
+    response = invoke_file(args.load_template(), args.function, args.event, args.environment)
+    print(json.dumps(response, indent=2))
+    if int(response.get("statusCode", 500)) >= 500:  # as sam local invoke's caller would want: a failure fails
+        raise SystemExit(1)
 
 
 def stand_in(args: argparse.Namespace) -> None:

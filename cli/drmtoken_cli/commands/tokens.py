@@ -37,6 +37,9 @@ def inspect(args: argparse.Namespace) -> None:
     except TokenOpenError as error:
         raise CommandError(f"token does not open: {error}") from None
     if not args.show_key:
-        claims["contentKey"] = "(hidden: use --show-key)"
+        if "contentKey" in claims:
+            claims["contentKey"] = "(hidden: use --show-key)"
+        for held in claims.get("keys", []):
+            held["key"] = "(hidden: use --show-key)"
     document = {"expired": claims["expiresAt"] <= time.time(), "keyId": read_header(token).key_id, "claims": claims}
     print(json.dumps(document, indent=2, sort_keys=True))

@@ -225,6 +225,10 @@ def start_storage() -> Any:
     engine.start()
     os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = f"http://127.0.0.1:{port}"
     say(f"storage: embedded in-memory DynamoDB (moto) at http://127.0.0.1:{port}; data ends with this process")
+    say(
+        "  the CLI talks to it with: export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:"
+        f"{port} AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local"
+    )
     return engine
 
 

@@ -38,7 +38,10 @@ def client(service: str) -> Any:
 def _client(service: str, endpoint: str | None, region: str | None) -> Any:
     # The arguments are the cache key: a changed endpoint or region gets a new client.
     session = boto3.session.Session()
-    new_client = session.client(service, endpoint_url=endpoint, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+    # AWS_REGION as the AWS CLI reads it: boto3 alone reads only AWS_DEFAULT_REGION.
+    new_client = session.client(  # type: ignore[call-overload]
+        service, endpoint_url=endpoint, config=CLIENT_CONFIG, region_name=region
+    )
     _build_user_agent_once(new_client)
     return new_client
 
