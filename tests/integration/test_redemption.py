@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -87,5 +88,6 @@ def test_drmtoken_records_shows_the_redemptions(acme: str, env: dict[str, str]) 
     assert [(r["status"], r["code"]) for r in shown] == [(400, -7008), (200, 0)]
     token_id = shown[0]["tokenId"]
     lines = drmtoken("records", "acme", "--token-id", token_id, env=env).stdout.splitlines()
+    assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\t", line) for line in lines), lines  # dates
     assert len(lines) == 2 and all(token_id in line for line in lines)
     assert drmtoken("records", "acme", "--cookie", "x" * 33, env=env, check=False).returncode == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
 from typing import Any
 
 from drmtoken.core.params import parse_cookie
@@ -47,5 +48,12 @@ def show_records(args: argparse.Namespace) -> None:
 
 
 def describe(record: dict[str, Any]) -> str:
-    fields = ("time", "drm", "kind", "status", "code", "tokenId", "kid", "cookie", "sourceIp")
-    return "\t".join(str(record.get(name, "-")) for name in fields)
+    """One line per record for people: the time as a UTC date (``--json`` keeps epoch milliseconds)."""
+    fields = ("drm", "kind", "status", "code", "tokenId", "kid", "cookie", "sourceIp")
+    when = record.get("time")
+    shown = (
+        datetime.fromtimestamp(when / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        if isinstance(when, int)
+        else "-"
+    )
+    return "\t".join([shown, *(str(record.get(name, "-")) for name in fields)])
