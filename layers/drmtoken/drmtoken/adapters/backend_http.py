@@ -43,20 +43,22 @@ class _Call:
                 sock.shutdown(socket.SHUT_RDWR)
 
 
-class _WatchedHTTP(HTTPConnection):
+class _Watched:
+    """A connection that tells the call under way which connection it is, so the watchdog can shut it."""
+
     def request(self, *args: Any, **kwargs: Any) -> Any:
         call = getattr(_calling, "call", None)
         if call is not None:
             call.connection = self
-        return super().request(*args, **kwargs)
+        return super().request(*args, **kwargs)  # type: ignore[misc]  # the connection class beside it
 
 
-class _WatchedHTTPS(HTTPSConnection):
-    def request(self, *args: Any, **kwargs: Any) -> Any:
-        call = getattr(_calling, "call", None)
-        if call is not None:
-            call.connection = self
-        return super().request(*args, **kwargs)
+class _WatchedHTTP(_Watched, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPS(_Watched, HTTPSConnection):
+    pass
 
 
 class _HTTPPool(HTTPConnectionPool):
