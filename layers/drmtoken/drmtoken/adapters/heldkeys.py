@@ -11,6 +11,7 @@ usable at once.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from drmtoken.core.errors import DependencyError
@@ -79,33 +80,29 @@ class DynamoHeldKeys:
         return winner
 
     def by_kid(self, customer_id: str, kid: str) -> HeldKey | None:
-        cached = self._cached(("kid", customer_id, kid))
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
-        item = call(self.client, "get_item", TableName=self.table, Key=held_key_key(customer_id, kid)).get("Item")
-        key = self._open(customer_id, item) if item else None
-        if key is not None:
-            self._keep(("kid", customer_id, kid), key)
-        return key
+        def load() -> HeldKey | None:
+            item = call(self.client, "get_item", TableName=self.table, Key=held_key_key(customer_id, kid)).get("Item")
+            return self._open(customer_id, item) if item else None
+
+        found: HeldKey | None = self._remembered(("kid", customer_id, kid), load)
+        return found
 
     def by_content(self, customer_id: str, content_id: str, limit: int) -> list[HeldKey]:
-        cached = self._cached(("content", customer_id, content_id))
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
-        answer = call(
-            self.client,
-            "query",
-            TableName=self.table,
-            IndexName=CONTENT_INDEX,
-            KeyConditionExpression="#ref = :ref",
-            ExpressionAttributeNames={"#ref": CONTENT_REF},
-            ExpressionAttributeValues={":ref": {"S": f"{customer_id}#{content_id}"}},
-            Limit=limit,
-        )
-        keys = [self._open(customer_id, item) for item in answer.get("Items", [])]
-        if keys:
-            self._keep(("content", customer_id, content_id), keys)
-        return keys
+        def load() -> list[HeldKey]:
+            answer = call(
+                self.client,
+                "query",
+                TableName=self.table,
+                IndexName=CONTENT_INDEX,
+                KeyConditionExpression="#ref = :ref",
+                ExpressionAttributeNames={"#ref": CONTENT_REF},
+                ExpressionAttributeValues={":ref": {"S": f"{customer_id}#{content_id}"}},
+                Limit=limit,
+            )
+            return [self._open(customer_id, item) for item in answer.get("Items", [])]
+
+        found: list[HeldKey] = self._remembered(("content", customer_id, content_id), load)
+        return found
 
     def _open(self, customer_id: str, item: dict[str, Any]) -> HeldKey:
         kid = item[KID]["S"]
@@ -122,11 +119,15 @@ class DynamoHeldKeys:
             created_at=int(item.get(CREATED_AT, {}).get("N", "0")),
         )
 
-    def _cached(self, name: tuple[str, ...]) -> Any:
+    def _remembered(self, name: tuple[str, ...], load: Callable[[], Any]) -> Any:
+        """What ``load`` finds, kept for a while; nothing found is never kept (a new title shows at once)."""
         entry = self._cache.get(name)
-        if entry is None or entry[0] < time.monotonic():
-            return None
-        return entry[1]
+        if entry is not None and entry[0] >= time.monotonic():
+            return entry[1]
+        value = load()
+        if value:
+            self._keep(name, value)
+        return value
 
     def _keep(self, name: tuple[str, ...], value: Any) -> None:
         if self.cache_seconds > 0:

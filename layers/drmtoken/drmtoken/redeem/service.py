@@ -74,7 +74,6 @@ def redeem(
 
     facts = {name: claims[claim] for name, claim in RECORDED_CLAIMS.items() if claim in claims}
     facts.update(drm=route.name, kind=LICENSE)
-    secrets = [*secret_spellings(claims), request.token or ""]  # never in a log line, whoever said them
     notes: list[str] = []  # what went wrong beside the answer (a give-back that failed), for the log
     outcome: Redemption
     try:
@@ -90,7 +89,8 @@ def redeem(
         where = traceback.extract_tb(error.__traceback__)[-1]
         failure = f"unexpected {type(error).__name__} at {where.filename.rsplit('/', 1)[-1]}:{where.lineno}"
         outcome = Redemption(-2030, facts, failure=failure, unexpected=True)
-    if outcome.failure is not None or notes:
+    if outcome.failure is not None or notes:  # the spellings are worked out only when there is text to clear
+        secrets = [*secret_spellings(claims), request.token or ""]  # never in a log line, whoever said them
         outcome.failure = for_the_log("; ".join(filter(None, [outcome.failure, *notes])), secrets)
     outcome.record = record_of(outcome, request, now)
     return outcome
