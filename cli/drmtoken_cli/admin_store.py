@@ -9,26 +9,31 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from drmtoken.adapters.dynamodb import call, conditional_write
+from drmtoken.adapters.dynamodb import DynamoAccounts, call, conditional_write, transact
 from drmtoken.adapters.items import (
     CREATED_AT,
     CUSTOMER_ID,
     ENTITLEMENTS,
     KID,
+    SHARD_ITEMS,
+    SHARDS,
     STATUS,
     STORED_AT,
     WRAPPED_KEY,
-    account_from_item,
+    account_from_shards,
     content_key_key,
-    customer_key,
     hashes_attr,
     issued_attr,
     limit_attr,
+    shard_counts,
+    shard_key,
+    shard_of,
 )
 from drmtoken.core.account import ACTIVE, DISABLED, ENVIRONMENTS, Account, hash_secret
+from drmtoken.core.allowance import SHARD_SEPARATOR, check_shard_count, shard_item_id, spread
 from drmtoken.core.drm import PROFILES, Drm
 
 
@@ -44,11 +49,19 @@ class AuthenticatorNotFound(Exception):
     pass
 
 
+# Attributes a shard item copies from the customer's own item: what the one conditional write checks.
+SHARED_ATTRIBUTES = (STATUS, ENTITLEMENTS, CREATED_AT, *(hashes_attr(e) for e in ENVIRONMENTS))
+OPERATOR_ATTEMPTS = 5  # an operator's transaction over every shard, tried again when the shards changed meanwhile
+
+
 class AdminStore:
+    """Every change to a customer writes all its shard items in one transaction (docs/data-model.md)."""
+
     def __init__(self, client: Any, customers_table: str, content_keys_table: str) -> None:
         self.client = client
         self.customers_table = customers_table
         self.content_keys_table = content_keys_table
+        self.accounts = DynamoAccounts(client, customers_table)
 
     def create_customer(self, customer_id: str, limits: dict[str, int] | None = None, **entitled: bool) -> None:
         """A new active customer; ``entitled`` by entitlement name (``widevine=True``), absent ones False."""
@@ -76,26 +89,21 @@ class AdminStore:
             raise CustomerExists(customer_id)
 
     def get_customer(self, customer_id: str) -> Account:
-        item = call(
-            self.client,
-            "get_item",
-            TableName=self.customers_table,
-            Key=customer_key(customer_id),
-            ConsistentRead=True,
-        ).get("Item")
-        if not item:
-            raise CustomerNotFound(customer_id)
-        return account_from_item(item)
+        """The customer with its counts and limits summed over its shards."""
+        return account_from_shards(self._shard_items(customer_id))
 
     def list_customers(self) -> Iterator[Account]:
         kwargs: dict[str, Any] = {"TableName": self.customers_table}
+        by_id: dict[str, dict[str, Any]] = {}
         while True:
             page = call(self.client, "scan", **kwargs)
-            for item in sorted(page.get("Items", []), key=lambda i: i[CUSTOMER_ID]["S"]):
-                yield account_from_item(item)
+            by_id.update({item[CUSTOMER_ID]["S"]: item for item in page.get("Items", [])})
             if "LastEvaluatedKey" not in page:
-                return
+                break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for customer_id in sorted(i for i in by_id if SHARD_SEPARATOR not in i):
+            count = shard_counts(by_id[customer_id])[1]
+            yield account_from_shards([by_id[shard_item_id(customer_id, index)] for index in range(count)])
 
     def set_status(self, customer_id: str, active: bool) -> None:
         self._update_existing(
@@ -114,12 +122,48 @@ class AdminStore:
         )
 
     def set_limit(self, customer_id: str, environment: str, limit: int | None) -> None:
-        if limit is None:
-            self._update_existing(customer_id, "REMOVE #limit", {"#limit": limit_attr(environment)}, None)
-        else:
-            self._update_existing(
-                customer_id, "SET #limit = :limit", {"#limit": limit_attr(environment)}, {":limit": {"N": str(limit)}}
-            )
+        """Split ``limit`` over the shards as budgets that sum to it (``core.allowance.spread``)."""
+
+        def writes(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            counts = [shard_of(item, index, environment).issued for index, item in enumerate(items)]
+            budgets = spread(limit, counts, active(items))
+            return [self._budget_write(customer_id, index, environment, budget) for index, budget in enumerate(budgets)]
+
+        self._transact_over_shards(customer_id, writes)
+
+    def set_shards(self, customer_id: str, shards: int) -> None:
+        """Charge ``shards`` shard items from now on (within a minute, as functions read it again).
+
+        New shard items copy the customer's checks; the room of each limited environment is
+        spread over the active shards, so the budgets still sum to the limit. Fewer shards
+        retire the last ones (they keep their counts, with no room), never delete them.
+        """
+        check_shard_count(shards)
+
+        def writes(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            total = max(len(items), shards)
+            account = account_from_shards(items)
+            budgets = {
+                e: spread(
+                    account.limits[e],
+                    [shard_of(item, i, e).issued for i, item in enumerate(items)] + [0] * (total - len(items)),
+                    shards,
+                )
+                for e in ENVIRONMENTS
+            }
+            counts = {SHARDS: {"N": str(shards)}, SHARD_ITEMS: {"N": str(total)}}
+            found = [
+                self._shard_write(customer_id, index, counts, {e: budgets[e][index] for e in ENVIRONMENTS})
+                for index in range(len(items))
+            ]
+            shared = {name: items[0][name] for name in SHARED_ATTRIBUTES if name in items[0]}
+            made = [
+                self._new_shard(customer_id, index, {**shared, **counts}, {e: budgets[e][index] for e in ENVIRONMENTS})
+                for index in range(len(items), total)
+            ]
+            return found + made
+
+        self._transact_over_shards(customer_id, writes)
 
     def add_authenticator(self, customer_id: str, environment: str, secret: str | None = None) -> str:
         """Make an authenticator live and return its secret: the only time it exists in clear.
@@ -176,14 +220,101 @@ class AdminStore:
     def _update_existing(
         self, customer_id: str, expression: str, names: dict[str, str], values: dict[str, Any] | None
     ) -> None:
-        kwargs: dict[str, Any] = {
+        """The same update on every shard item, in one transaction."""
+
+        def update(index: int) -> dict[str, Any]:
+            update: dict[str, Any] = {
+                "TableName": self.customers_table,
+                "Key": shard_key(customer_id, index),
+                "UpdateExpression": expression,
+                "ConditionExpression": f"attribute_exists({CUSTOMER_ID})",
+                "ExpressionAttributeNames": names,
+            }
+            if values:
+                update["ExpressionAttributeValues"] = values
+            return {"Update": update}
+
+        self._transact_over_shards(customer_id, lambda items: [update(index) for index in range(len(items))])
+
+    def _shard_items(self, customer_id: str) -> list[dict[str, Any]]:
+        items = self.accounts.shard_items(customer_id)
+        if not items:
+            raise CustomerNotFound(customer_id)
+        return items
+
+    def _transact_over_shards(
+        self, customer_id: str, writes: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+    ) -> None:
+        """Read the shard items, write what ``writes`` makes of them in one transaction.
+
+        The customer's own item also checks that the number of shard items is still the one
+        read, so a change racing with set-shards is made again on what is there now.
+        """
+        for _ in range(OPERATOR_ATTEMPTS):
+            items = self._shard_items(customer_id)
+            transaction = writes(items)
+            same_items(transaction[0]["Update"], len(items))
+            if transact(self.client, transaction, None) is None:
+                return
+        raise CustomerNotFound(customer_id)
+
+    def _budget_write(self, customer_id: str, index: int, environment: str, budget: int | None) -> dict[str, Any]:
+        return self._shard_write(customer_id, index, {}, {environment: budget})
+
+    def _shard_write(
+        self, customer_id: str, index: int, values: dict[str, Any], budgets: dict[str, int | None]
+    ) -> dict[str, Any]:
+        """SET ``values`` and each environment's budget (REMOVE it for unlimited) on one existing shard item."""
+        names = {f"#v{i}": name for i, name in enumerate(values)}
+        sets = [f"#v{i} = :v{i}" for i in range(len(values))]
+        bound = {f":v{i}": value for i, value in enumerate(values.values())}
+        removes = []
+        for i, (environment, budget) in enumerate(budgets.items()):
+            names[f"#b{i}"] = limit_attr(environment)
+            if budget is None:
+                removes.append(f"#b{i}")
+            else:
+                sets.append(f"#b{i} = :b{i}")
+                bound[f":b{i}"] = {"N": str(budget)}
+        expression = " ".join(
+            part for part in (sets and "SET " + ", ".join(sets), removes and "REMOVE " + ", ".join(removes)) if part
+        )
+        update: dict[str, Any] = {
             "TableName": self.customers_table,
-            "Key": customer_key(customer_id),
+            "Key": shard_key(customer_id, index),
             "UpdateExpression": expression,
             "ConditionExpression": f"attribute_exists({CUSTOMER_ID})",
             "ExpressionAttributeNames": names,
         }
-        if values:
-            kwargs["ExpressionAttributeValues"] = values
-        if conditional_write(self.client, "update_item", **kwargs) is not None:
-            raise CustomerNotFound(customer_id)
+        if bound:
+            update["ExpressionAttributeValues"] = bound
+        return {"Update": update}
+
+    def _new_shard(
+        self, customer_id: str, index: int, shared: dict[str, Any], budgets: dict[str, int | None]
+    ) -> dict[str, Any]:
+        item = {**shared, **shard_key(customer_id, index)}
+        for environment, budget in budgets.items():
+            item[issued_attr(environment)] = {"N": "0"}
+            if budget is not None:
+                item[limit_attr(environment)] = {"N": str(budget)}
+        return {
+            "Put": {
+                "TableName": self.customers_table,
+                "Item": item,
+                "ConditionExpression": f"attribute_not_exists({CUSTOMER_ID})",
+            }
+        }
+
+
+def active(items: list[dict[str, Any]]) -> int:
+    """How many of the shard items requests charge."""
+    return shard_counts(items[0])[0]
+
+
+def same_items(update: dict[str, Any], count: int) -> None:
+    """Add to the customer's own update: its shard items are still ``count`` (set-shards did not run meanwhile)."""
+    check = "#items = :items" if count > 1 else "(attribute_not_exists(#items) OR #items = :items)"
+    update["ConditionExpression"] = f"{update['ConditionExpression']} AND {check}"
+    update["ExpressionAttributeNames"] = {**update["ExpressionAttributeNames"], "#items": SHARD_ITEMS}
+    update["ExpressionAttributeValues"] = {**update.get("ExpressionAttributeValues", {}), ":items": {"N": str(count)}}

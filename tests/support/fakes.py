@@ -25,6 +25,7 @@ from drmtoken.core.account import (
     hash_secret,
     refusal_of,
 )
+from drmtoken.core.allowance import check_shard_count
 from drmtoken.core.drm import PROFILES, Drm, DrmProfile
 from drmtoken.core.errors import ApiError
 from drmtoken.core.token import Keyring
@@ -42,10 +43,10 @@ class MemoryTables:
 
     def charge(
         self, authenticator: Authenticator, environment: str, drm: DrmProfile, drm_enabled: bool, request_token: str
-    ) -> None:
+    ) -> int:
         with self._lock:
             if request_token in self.applied_tokens:
-                return  # a replay of a write that took effect: not counted again
+                return 0  # a replay of a write that took effect: not counted again
             account = self.accounts.get(authenticator.customer_id)
             code = refusal_of(account, authenticator.secret_hash, environment, drm, drm_enabled)
             if code is not None:
@@ -53,6 +54,7 @@ class MemoryTables:
             assert account is not None
             account.issued[environment] = account.issued.get(environment, 0) + 1
             self.applied_tokens.add(request_token)
+            return 0  # one count per customer here: shards are the DynamoDB adapter's way to the same rule
 
     def refusal(self, authenticator: Authenticator, environment: str, drm: DrmProfile, drm_enabled: bool) -> int | None:
         with self._lock:
@@ -64,7 +66,7 @@ class MemoryTables:
             account = self.accounts.get(authenticator.customer_id)
             return (account or UNKNOWN_ACCOUNT).authentication_refusal(authenticator.secret_hash, environment)
 
-    def refund(self, customer_id: str, environment: str, request_token: str) -> None:
+    def refund(self, customer_id: str, environment: str, request_token: str, shard: int = 0) -> None:
         with self._lock:
             token = derived_token(request_token, "refund")
             account = self.accounts.get(customer_id)
@@ -109,6 +111,9 @@ class MemoryTables:
 
     def set_limit(self, customer_id: str, environment: str, limit: int | None) -> None:
         self._existing(customer_id).limits[environment] = limit
+
+    def set_shards(self, customer_id: str, shards: int) -> None:
+        self._existing(customer_id).shards = check_shard_count(shards)
 
     def add_authenticator(self, customer_id: str, environment: str, secret: str | None = None) -> str:
         secret = secret or secrets.token_hex(16)

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from drmtoken.core.account import ENVIRONMENTS
+from drmtoken.core.allowance import MAX_SHARDS, check_shard_count
 from drmtoken.core.drm import PROFILES
 from drmtoken_cli.arguments import customer_id, emit, env_limit, non_negative, note
 from drmtoken_cli.errors import CommandError
@@ -39,6 +40,13 @@ def register(groups: Groups) -> None:
     p.add_argument("limit", nargs="?", type=non_negative, help="tokens allowed in total (or --unlimited)")
     p.add_argument("--unlimited", action="store_true", help="remove the limit")
     p.set_defaults(func=set_limit, optional_trailing_number="limit")
+    p = sub.add_parser(
+        "set-shards",
+        help=f"split the allowance over N items for live-event rates (1 to {MAX_SHARDS}; about 500 tokens/s each)",
+    )
+    p.add_argument("id", type=customer_id)
+    p.add_argument("shards", type=shard_count, help="how many shard items requests charge (1: the customer's own)")
+    p.set_defaults(func=set_shards)
     p = sub.add_parser("set-drm", help="switch DRMs on or off for a customer (--widevine/--no-fairplay ...)")
     p.add_argument("id", type=customer_id)
     drm_switches(p, default=None)
@@ -73,7 +81,8 @@ def describe(summary: dict[str, Any]) -> str:
         f"({e['liveAuthenticators']} auth)"
         for env, e in summary["environments"].items()
     )
-    return f"{summary['customerId']}\t{summary['status']}\t{drms}\t{usage}"
+    shards = f"\tshards={summary['shards']}" if summary["shards"] > 1 else ""
+    return f"{summary['customerId']}\t{summary['status']}\t{drms}\t{usage}{shards}"
 
 
 def list_customers(args: argparse.Namespace) -> None:
@@ -90,6 +99,19 @@ def set_limit(args: argparse.Namespace) -> None:
     limit = None if args.unlimited else args.limit
     store_from(args).set_limit(args.id, args.environment, limit)
     note(f"{args.id} {args.environment} limit: {'unlimited' if limit is None else limit}")
+
+
+def set_shards(args: argparse.Namespace) -> None:
+    store = store_from(args)
+    store.set_shards(args.id, args.shards)
+    note(f"{args.id} charges {args.shards} shard(s); functions see it within a minute")
+
+
+def shard_count(value: str) -> int:
+    try:
+        return check_shard_count(non_negative(value))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def set_drm(args: argparse.Namespace) -> None:

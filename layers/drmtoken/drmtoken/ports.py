@@ -23,10 +23,11 @@ class AccountGate(Protocol):
 
     def charge(
         self, authenticator: Authenticator, environment: str, drm: DrmProfile, drm_enabled: bool, request_token: str
-    ) -> None:
+    ) -> int:
         """Count one token at once with every check; ApiError with the refusal code when one fails.
 
-        Idempotent per ``request_token``: the same request sent again never counts twice.
+        Returns the shard of the allowance counted (for ``refund``). Idempotent per
+        ``request_token``: the same request sent again never counts twice.
         """
         ...
 
@@ -34,8 +35,8 @@ class AccountGate(Protocol):
         """The account's refusal code, counting nothing; None when a token could be issued."""
         ...
 
-    def refund(self, customer_id: str, environment: str, request_token: str) -> None:
-        """Give back the token counted for ``request_token``; idempotent, never below zero."""
+    def refund(self, customer_id: str, environment: str, request_token: str, shard: int = 0) -> None:
+        """Give back the token counted on ``shard`` for ``request_token``; idempotent, never below zero."""
         ...
 
     def authenticate(self, authenticator: Authenticator, environment: str) -> int | None:

@@ -6,96 +6,146 @@ The items are defined in ``items`` (docs/data-model.md). Every DynamoDB error be
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from drmtoken.core.account import ACTIVE, UNKNOWN_ACCOUNT, Account, Authenticator, refusal_of
+from drmtoken.core.allowance import Move, plan_move, shard_item_id, used_up
 from drmtoken.core.drm import DrmProfile
 from drmtoken.core.errors import ApiError, DependencyError
 
 from .items import (
+    CUSTOMER_ID,
     ENTITLEMENTS,
+    SHARDS,
     STATUS,
     WRAPPED_KEY,
     account_from_item,
+    account_from_shards,
     content_key_key,
     customer_key,
     hashes_attr,
     issued_attr,
     limit_attr,
+    shard_counts,
+    shard_key,
+    shard_of,
 )
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 CONDITION_FAILED_REASON = "ConditionalCheckFailed"  # the same, as a transaction's cancellation reason
 TRANSACTION_CONFLICT_REASON = "TransactionConflict"
 TRANSACTION_CONFLICT_ATTEMPTS = 3
+BATCH_ATTEMPTS = 4
+CHARGE_ATTEMPTS = 8  # a charge, then a move and a charge again while other requests race for the room
+SHARD_COUNT_SECONDS = 60.0  # an operator's set-shards reaches every function within this
 
 
 class DynamoAccounts:
-    """``AccountGate`` on the customers table."""
+    """``AccountGate`` on the customers table, over the customer's shard items (docs/data-model.md, "Shards")."""
 
-    def __init__(self, client: Any, customers_table: str) -> None:
+    def __init__(self, client: Any, customers_table: str, clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
         self.customers_table = customers_table
+        self.clock = clock
+        self._shard_counts: dict[str, tuple[int, float]] = {}  # customer id -> (shards, when read)
 
     def charge(
         self, authenticator: Authenticator, environment: str, drm: DrmProfile, drm_enabled: bool, request_token: str
-    ) -> None:
-        """Authenticate, check the account and count one token in a single conditional write.
+    ) -> int:
+        """Authenticate, check the account and count one token on one shard in a single conditional write.
 
-        The write is a one-item transaction whose ``ClientRequestToken`` is ``request_token``
-        (the token id): when an answer is lost or late and the write is sent again, by botocore
-        or by us, DynamoDB recognises the token for 10 minutes and does not count it twice.
-        It costs 2 write units instead of 1; a plain ``UpdateItem`` retried after a lost
-        answer counted the same request up to three times. IAM-wise it needs only UpdateItem.
+        Returns the shard charged. Each write is a one-item transaction whose
+        ``ClientRequestToken`` is derived from ``request_token`` (the token id) and the
+        attempt: when an answer is lost or late and botocore sends it again, DynamoDB
+        recognises the token for 10 minutes and does not count it twice. It costs 2 write
+        units instead of 1; a plain ``UpdateItem`` retried after a lost answer counted the
+        same request up to three times. IAM-wise it needs only UpdateItem.
 
-        Raises ApiError with the contract's code when any account check fails; nothing is
-        counted then. When the DRM is switched off for the deployment nothing may be
-        counted at all, so the account is only read, to answer with the right code.
+        The shard is picked at random. When its budget is spent while other shards have
+        room, budget moves to it (``_make_room``) and it is charged again; -2019 only when
+        the allowance is spent as a whole. Raises ApiError with the contract's code when
+        any account check fails; nothing is counted then. When the DRM is switched off for
+        the deployment nothing may be counted at all, so the account is only read.
         """
         if not drm_enabled:
             raise ApiError(self.refusal(authenticator, environment, drm, drm_enabled) or drm.switched_off)
-        update = {
-            "TableName": self.customers_table,
-            "Key": customer_key(authenticator.customer_id),
-            "UpdateExpression": "ADD #issued :one",
-            "ConditionExpression": (
-                "contains(#hashes, :hash) AND #status = :active AND #ent.#drm = :true"
-                " AND (attribute_not_exists(#limit) OR #issued < #limit"
-                " OR (attribute_not_exists(#issued) AND #limit > :zero))"
-            ),
-            "ExpressionAttributeNames": {
-                "#hashes": hashes_attr(environment),
-                "#status": STATUS,
-                "#ent": ENTITLEMENTS,
-                "#drm": drm.entitlement,
-                "#issued": issued_attr(environment),
-                "#limit": limit_attr(environment),
-            },
-            "ExpressionAttributeValues": {
-                ":hash": {"S": authenticator.secret_hash},
-                ":active": {"S": ACTIVE},
-                ":true": {"BOOL": True},
-                ":one": {"N": "1"},
-                ":zero": {"N": "0"},
-            },
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-        refused_item = idempotent_update(self.client, update, request_token)
-        if refused_item is not None:
+        customer_id = authenticator.customer_id
+        shard = random.randrange(self.shard_count(customer_id))  # noqa: S311 - spreading load, not security
+        for attempt in range(CHARGE_ATTEMPTS):
+            update = charge_update(self.customers_table, authenticator, environment, drm, shard)
+            refused_item = idempotent_update(self.client, update, derived_token(request_token, f"charge/{attempt}"))
+            if refused_item is None:
+                return shard
+            if not refused_item and shard != 0:  # fewer shards than remembered: ask again, charge the first
+                self._shard_counts.pop(customer_id, None)
+                shard = 0
+                continue
             account = account_from_item(refused_item) if refused_item else None
             code = refusal_of(account, authenticator.secret_hash, environment, drm, drm_enabled)
-            if code is None:  # the item changed between the check and now; the caller may retry
-                raise DependencyError("account changed during the request")
-            raise ApiError(code)
+            if code is None:  # the shard gained room since the check (a move): charge it again
+                continue
+            if code != -2019 or not self._make_room(customer_id, environment, shard, refused_item, request_token):
+                raise ApiError(code)
+        raise DependencyError("the allowance kept moving under the charge")
+
+    def shard_count(self, customer_id: str) -> int:
+        """How many shards this customer's requests charge: read once a minute per function instance."""
+        known = self._shard_counts.get(customer_id)
+        if known is not None and self.clock() - known[1] < SHARD_COUNT_SECONDS:
+            return known[0]
+        item = call(
+            self.client,
+            "get_item",
+            TableName=self.customers_table,
+            Key=customer_key(customer_id),
+            ProjectionExpression="#shards",
+            ExpressionAttributeNames={"#shards": SHARDS},
+        ).get("Item", {})
+        shards = shard_counts(item)[0]
+        self._shard_counts[customer_id] = (shards, self.clock())
+        return shards
+
+    def _make_room(
+        self, customer_id: str, environment: str, spent: int, spent_item: dict[str, Any], request_token: str
+    ) -> bool:
+        """Move budget to the spent shard; False when the allowance is spent as a whole (then -2019)."""
+        shard_items = shard_counts(spent_item)[1]
+        if shard_items == 1:  # the one shard is the whole allowance
+            return False
+        shards = [shard_of(item, index, environment) for index, item in enumerate(self.shard_items(customer_id))]
+        if used_up(shards):
+            return False
+        move = plan_move(shards, spent)
+        if move is not None:
+            with contextlib.suppress(DependencyError):  # a move lost to a racing one: the charge will tell
+                transact(self.client, move_budget(self.customers_table, customer_id, environment, move), None)
+        return True  # moved, or another request moved first, or room appeared: charge again
+
+    def shard_items(self, customer_id: str) -> list[dict[str, Any]]:
+        """Every shard item of the customer, the customer's own first, read consistently; [] when unknown."""
+        base = call(
+            self.client, "get_item", TableName=self.customers_table, Key=customer_key(customer_id), ConsistentRead=True
+        ).get("Item")
+        if not base:
+            return []
+        count = shard_counts(base)[1]
+        if count == 1:
+            return [base]
+        found = batch_get(self.client, self.customers_table, [shard_key(customer_id, i) for i in range(1, count)])
+        by_id = {item[CUSTOMER_ID]["S"]: item for item in found}
+        return [base] + [by_id[shard_item_id(customer_id, i)] for i in range(1, count)]
 
     def refusal(self, authenticator: Authenticator, environment: str, drm: DrmProfile, drm_enabled: bool) -> int | None:
         """The account's refusal code, read without counting anything; None when a token could be issued."""
-        account = self.account(authenticator.customer_id)
+        items = self.shard_items(authenticator.customer_id)
+        account = account_from_shards(items) if items else None
         return refusal_of(account, authenticator.secret_hash, environment, drm, drm_enabled)
 
     def authenticate(self, authenticator: Authenticator, environment: str) -> int | None:
@@ -103,18 +153,19 @@ class DynamoAccounts:
         return (account or UNKNOWN_ACCOUNT).authentication_refusal(authenticator.secret_hash, environment)
 
     def account(self, customer_id: str) -> Account | None:
+        """The customer's own item: status, entitlements and authenticators (every shard carries the same)."""
         item = call(
             self.client, "get_item", TableName=self.customers_table, Key=customer_key(customer_id), ConsistentRead=True
         ).get("Item")
         return account_from_item(item) if item else None
 
-    def refund(self, customer_id: str, environment: str, request_token: str) -> None:
-        """Give back the token counted for ``request_token``'s request; idempotent like the charge."""
+    def refund(self, customer_id: str, environment: str, request_token: str, shard: int = 0) -> None:
+        """Give back the token counted on ``shard`` for ``request_token``'s request; idempotent like the charge."""
         idempotent_update(
             self.client,
             {
                 "TableName": self.customers_table,
-                "Key": customer_key(customer_id),
+                "Key": shard_key(customer_id, shard),
                 "UpdateExpression": "ADD #issued :minus",
                 "ConditionExpression": "#issued > :zero",  # never below zero
                 "ExpressionAttributeNames": {"#issued": issued_attr(environment)},
@@ -122,6 +173,69 @@ class DynamoAccounts:
             },
             derived_token(request_token, "refund"),
         )
+
+
+def charge_update(
+    table: str, authenticator: Authenticator, environment: str, drm: DrmProfile, shard: int
+) -> dict[str, Any]:
+    """The one conditional write of a token: every account check, and one more on the shard's count."""
+    return {
+        "TableName": table,
+        "Key": shard_key(authenticator.customer_id, shard),
+        "UpdateExpression": "ADD #issued :one",
+        "ConditionExpression": (
+            "contains(#hashes, :hash) AND #status = :active AND #ent.#drm = :true"
+            " AND (attribute_not_exists(#limit) OR #issued < #limit"
+            " OR (attribute_not_exists(#issued) AND #limit > :zero))"
+        ),
+        "ExpressionAttributeNames": {
+            "#hashes": hashes_attr(environment),
+            "#status": STATUS,
+            "#ent": ENTITLEMENTS,
+            "#drm": drm.entitlement,
+            "#issued": issued_attr(environment),
+            "#limit": limit_attr(environment),
+        },
+        "ExpressionAttributeValues": {
+            ":hash": {"S": authenticator.secret_hash},
+            ":active": {"S": ACTIVE},
+            ":true": {"BOOL": True},
+            ":one": {"N": "1"},
+            ":zero": {"N": "0"},
+        },
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+
+
+def move_budget(table: str, customer_id: str, environment: str, move: Move) -> list[dict[str, Any]]:
+    """One transaction: the donor gives ``amount`` only if its budget is as read and still covers its count."""
+    names = {"#limit": limit_attr(environment)}
+    return [
+        {
+            "Update": {
+                "TableName": table,
+                "Key": shard_key(customer_id, move.donor),
+                "UpdateExpression": "ADD #limit :minus",
+                "ConditionExpression": "#limit = :seen AND #issued <= :after",
+                "ExpressionAttributeNames": {**names, "#issued": issued_attr(environment)},
+                "ExpressionAttributeValues": {
+                    ":minus": {"N": str(-move.amount)},
+                    ":seen": {"N": str(move.donor_budget)},
+                    ":after": {"N": str(move.donor_budget_after)},
+                },
+            }
+        },
+        {
+            "Update": {
+                "TableName": table,
+                "Key": shard_key(customer_id, move.to),
+                "UpdateExpression": "ADD #limit :amount",
+                "ConditionExpression": "attribute_exists(#limit)",  # still limited
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": {":amount": {"N": str(move.amount)}},
+            }
+        },
+    ]
 
 
 class DynamoKeyStore:
@@ -163,6 +277,20 @@ def conditional_write(client: Any, operation: str, **kwargs: Any) -> dict[str, A
     return None
 
 
+def batch_get(client: Any, table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items of ``keys`` (at most 100) read consistently, asking again for what DynamoDB left unprocessed."""
+    request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True}}
+    items: list[dict[str, Any]] = []
+    for attempt in range(BATCH_ATTEMPTS):
+        answer = call(client, "batch_get_item", RequestItems=request)
+        items.extend(answer.get("Responses", {}).get(table, []))
+        request = answer.get("UnprocessedKeys") or {}
+        if not request:
+            return items
+        time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not security
+    raise DependencyError("BatchGetItem left keys unprocessed")
+
+
 def derived_token(request_token: str, purpose: str) -> str:
     """A second request token for a second write of the same request (a refund, a give-back).
 
@@ -175,13 +303,22 @@ def idempotent_update(client: Any, update: dict[str, Any], request_token: str) -
     """One conditional update as a one-item transaction under ``request_token``.
 
     None when it was applied (now or by an earlier attempt with the same token), else the
-    item returned with the failed condition ({} if none). A conflict with another
-    transaction on the item is retried here with the same token, so it is never counted
-    twice; botocore already retries timeouts, lost answers and TransactionInProgress.
+    item returned with the failed condition ({} if none).
     """
+    return transact(client, [{"Update": update}], request_token)
+
+
+def transact(client: Any, items: list[dict[str, Any]], request_token: str | None) -> dict[str, Any] | None:
+    """One transaction: None when applied, else the item of the first failed condition ({} if none).
+
+    A conflict with another transaction is retried here with the same token, so it is
+    never applied twice; botocore already retries timeouts, lost answers and
+    TransactionInProgress.
+    """
+    token = {"ClientRequestToken": request_token} if request_token else {}
     for attempt in range(TRANSACTION_CONFLICT_ATTEMPTS):
         try:
-            client.transact_write_items(TransactItems=[{"Update": update}], ClientRequestToken=request_token)
+            client.transact_write_items(TransactItems=items, **token)
             return None
         except ClientError as error:
             reasons: list[dict[str, Any]] = list(error.response.get("CancellationReasons") or [])  # type: ignore[arg-type]

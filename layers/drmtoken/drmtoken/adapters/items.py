@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from drmtoken.core.account import DISABLED, ENVIRONMENTS, Account
+from drmtoken.core.allowance import Shard, shard_item_id
 
 CUSTOMER_ID = "customerId"
 STATUS = "status"
@@ -17,6 +18,8 @@ CREATED_AT = "createdAt"
 KID = "kid"
 WRAPPED_KEY = "wrappedKey"
 STORED_AT = "storedAt"
+SHARDS = "shards"  # on every shard item: how many shards requests charge (absent: 1)
+SHARD_ITEMS = "shardItems"  # on every shard item: how many shard items exist (absent: 1)
 
 
 def hashes_attr(environment: str) -> str:
@@ -35,11 +38,27 @@ def customer_key(customer_id: str) -> dict[str, Any]:
     return {CUSTOMER_ID: {"S": customer_id}}
 
 
+def shard_key(customer_id: str, index: int) -> dict[str, Any]:
+    return customer_key(shard_item_id(customer_id, index))
+
+
+def shard_counts(item: dict[str, Any]) -> tuple[int, int]:
+    """(shards charged, shard items) as a shard item states them."""
+    shards = int(item.get(SHARDS, {}).get("N", "1"))
+    return shards, max(shards, int(item.get(SHARD_ITEMS, {}).get("N", "1")))
+
+
+def shard_of(item: dict[str, Any], index: int, environment: str) -> Shard:
+    limit = item.get(limit_attr(environment))
+    return Shard(index, int(item.get(issued_attr(environment), {}).get("N", "0")), int(limit["N"]) if limit else None)
+
+
 def content_key_key(customer_id: str, kid: str) -> dict[str, Any]:
     return {CUSTOMER_ID: {"S": customer_id}, KID: {"S": kid}}
 
 
 def account_from_item(item: dict[str, Any]) -> Account:
+    """One shard item as an account: its own count and budget (the customer's, when it has one shard)."""
     entitlements = item.get(ENTITLEMENTS, {}).get("M", {})
     return Account(
         customer_id=item[CUSTOMER_ID]["S"],
@@ -48,7 +67,19 @@ def account_from_item(item: dict[str, Any]) -> Account:
         authenticator_hashes={e: set(item.get(hashes_attr(e), {}).get("SS", [])) for e in ENVIRONMENTS},
         issued={e: int(item.get(issued_attr(e), {}).get("N", "0")) for e in ENVIRONMENTS},
         limits={e: int(item[limit_attr(e)]["N"]) if limit_attr(e) in item else None for e in ENVIRONMENTS},
+        shards=shard_counts(item)[0],
     )
+
+
+def account_from_shards(items: list[dict[str, Any]]) -> Account:
+    """The customer from all its shard items (the customer's own first): counts and budgets summed."""
+    account = account_from_item(items[0])
+    for environment in ENVIRONMENTS:
+        shards = [shard_of(item, index, environment) for index, item in enumerate(items)]
+        account.issued[environment] = sum(shard.issued for shard in shards)
+        budgets = [shard.budget for shard in shards]
+        account.limits[environment] = None if None in budgets else sum(b or 0 for b in budgets)
+    return account
 
 
 # --- the records table: redemption records and use counters (docs/data-model.md) --------------

@@ -50,6 +50,7 @@ class Account:
     authenticator_hashes: dict[str, set[str]] = field(default_factory=dict)
     issued: dict[str, int] = field(default_factory=dict)
     limits: dict[str, int | None] = field(default_factory=dict)
+    shards: int = 1  # shard items requests charge (docs/data-model.md, "Shards")
 
     def authentication_refusal(self, secret_hash: str, environment: str) -> int | None:
         """-2018 or -2031 when this caller may not act for the account at all, else None."""
@@ -78,6 +79,7 @@ class Account:
             "customerId": self.customer_id,
             "status": self.status,
             "entitlements": self.entitlements,
+            "shards": self.shards,
             "environments": {
                 e: {
                     "tokensIssued": self.issued.get(e, 0),

@@ -96,14 +96,14 @@ def _issue(
             held = _held_keys(runtime, authenticator, drm, key_source)
         elif content_key is None:
             content_key = _stored_content_key(runtime, authenticator, drm, values["kid"], key_source.stored_kek)
-        runtime.accounts.charge(authenticator, settings.environment, drm, route.enabled, token_id)
+        shard = runtime.accounts.charge(authenticator, settings.environment, drm, route.enabled, token_id)
 
     issued_at = clock()
     try:
         expires_at = expiration.resolve(issued_at, earliest_issue=now)
     except ApiError:
         # An absolute expiry that passed while the charge was under way: give the token back.
-        runtime.accounts.refund(authenticator.customer_id, settings.environment, token_id)
+        runtime.accounts.refund(authenticator.customer_id, settings.environment, token_id, shard)
         raise
     claims = build_claims(
         drm, values, token_id, authenticator.customer_id, settings.environment, issued_at, expires_at, content_key, held
