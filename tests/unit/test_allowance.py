@@ -1,0 +1,118 @@
+"""Shards never create allowance: the pure rules, then every charge and move interleaved with others (moto)."""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from drmtoken.adapters import aws
+from drmtoken.adapters.dynamodb import DynamoAccounts
+from drmtoken.adapters.items import issued_attr, limit_attr, shard_counts, shard_key
+from drmtoken.core.account import Authenticator
+from drmtoken.core.allowance import Shard, plan_move, spread, used_up
+from drmtoken.core.drm import Drm, profile
+from drmtoken.core.errors import ApiError
+from drmtoken_cli.admin_store import AdminStore
+
+WIDEVINE = profile(Drm.WIDEVINE)
+LIMIT = 12
+
+
+@pytest.mark.parametrize(
+    ("limit", "issued", "active", "budgets"),
+    [
+        (100, [0] * 8, 8, [13, 13, 13, 13, 12, 12, 12, 12]),
+        (10, [3, 0, 5], 2, [4, 1, 5]),  # the retired third keeps its count, with no room
+        (4, [3, 2, 1], 3, [3, 1, 0]),  # below what is used: cut from the last, never below zero
+        (None, [3, 2], 2, [None, None]),
+    ],
+)
+def test_spread_keeps_every_count_and_sums_to_the_limit(
+    limit: int | None, issued: list[int], active: int, budgets: list[int | None]
+) -> None:
+    assert spread(limit, issued, active) == budgets
+
+
+def test_a_move_takes_half_a_donors_room_and_used_up_needs_every_shard_full() -> None:
+    shards = [Shard(0, 5, 5), Shard(1, 1, 6), Shard(2, 2, 2)]
+    move = plan_move(shards, to=0)
+    assert move is not None and (move.donor, move.amount, move.donor_budget_after) == (1, 3, 3)
+    assert plan_move([Shard(0, 5, 5), Shard(1, 2, 2)], to=0) is None
+    assert not used_up(shards) and used_up([Shard(0, 5, 5), Shard(1, 3, 2)])
+    assert not used_up([Shard(0, 9, None)])
+
+
+class Interleaving:
+    """A client that, before each call of the request under test, lets other requests and operators run whole."""
+
+    def __init__(self, client: Any, seed: int, others: list[Callable[[], None]]) -> None:
+        self.client = client
+        self.rng = random.Random(seed)
+        self.others = others
+
+    def __getattr__(self, name: str) -> Any:
+        operation = getattr(self.client, name)
+
+        def interleaved(**kwargs: Any) -> Any:
+            for _ in range(self.rng.choice((0, 0, 1, 2))):
+                self.rng.choice(self.others)()
+            return operation(**kwargs)
+
+        return interleaved
+
+
+def totals(client: Any, table: str) -> tuple[int, int, list[tuple[int, int]]]:
+    base = client.get_item(TableName=table, Key=shard_key("acme", 0), ConsistentRead=True)["Item"]
+    shards = []
+    for index in range(shard_counts(base)[1]):
+        item = client.get_item(TableName=table, Key=shard_key("acme", index), ConsistentRead=True)["Item"]
+        shards.append((int(item[issued_attr("test")]["N"]), int(item[limit_attr("test")]["N"])))
+    return sum(i for i, _ in shards), sum(b for _, b in shards), shards
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_no_interleaving_of_charges_moves_and_operator_changes_creates_allowance(
+    seed: int, dynamodb: Any, service_env: dict[str, str]
+) -> None:
+    """Requests race for the last tokens while an operator re-spreads the limit and changes the shard count."""
+    client = aws.client("dynamodb")
+    table = service_env["CUSTOMERS_TABLE"]
+    store = AdminStore(client, table, service_env["CONTENT_KEYS_TABLE"])
+    store.create_customer("acme", widevine=True, limits={"test": LIMIT})
+    store.set_shards("acme", 4)
+    secret = store.add_authenticator("acme", "test")
+    authenticator = Authenticator("acme", secret)
+    issued = {"count": 0}
+    operator = random.Random(seed + 1000)
+
+    def another_request() -> None:
+        try:
+            DynamoAccounts(client, table).charge(authenticator, "test", WIDEVINE, True, secrets.token_hex(16))
+            issued["count"] += 1
+        except ApiError as error:
+            assert error.code == -2019
+
+    def operator_respreads() -> None:
+        store.set_limit("acme", "test", LIMIT)
+
+    def operator_reshards() -> None:
+        store.set_shards("acme", operator.choice((2, 3, 4, 6)))
+
+    others = [another_request, another_request, operator_respreads, operator_reshards]
+    watched = DynamoAccounts(Interleaving(client, seed, others), table)
+    while True:
+        watched._shard_counts.clear()  # a fresh function instance each time: it reads the shard count anew
+        try:
+            watched.charge(authenticator, "test", WIDEVINE, True, secrets.token_hex(16))
+            issued["count"] += 1
+        except ApiError as error:
+            assert error.code == -2019
+            break
+    counted, budgets, shards = totals(client, table)
+    assert budgets == LIMIT  # moves and re-spreads never made or lost allowance
+    assert counted == issued["count"] == LIMIT  # every token counted once, and -2019 only when all were used
+    assert all(count <= budget for count, budget in shards)
