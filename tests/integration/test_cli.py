@@ -44,6 +44,7 @@ def test_customer_lifecycle(env: dict[str, str]) -> None:
         "customerId": "acme",
         "status": "active",
         "entitlements": {"widevine": True, "fairplay": False},
+        "shards": 1,
         "environments": {
             "test": {"tokensIssued": 0, "tokenLimit": 10, "liveAuthenticators": 0},
             "prod": {"tokensIssued": 0, "tokenLimit": None, "liveAuthenticators": 0},

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from drmtoken.adapters.records import DynamoRecordReader, DynamoRecords
 from drmtoken_cli.admin_store import AdminStore
 from tests.support.apigw import rest_event
 from tests.support.lambdas import WV_PATH, error_of, invoke
@@ -96,3 +97,38 @@ def test_authentication_is_that_of_the_token_routes(authenticator: str, store: A
     assert error_of(getrecord(authenticator))[:2] == (401, -2031)
     response = invoke(rest_event("POST", GETRECORD, [("customerAuthenticator", authenticator)]))
     assert error_of(response)[:2] == (405, -1001) and response["headers"]["Allow"] == "GET"
+
+
+def test_paging_over_the_buckets_misses_nothing_and_repeats_nothing(
+    dynamodb: Any, service_env: dict[str, str], dynamodb_calls: list[str]
+) -> None:
+    """130 records spread over the customer's buckets come back newest first, 7 a page, in 32 queries a page."""
+    writer = DynamoRecords(dynamodb, service_env["RECORDS_TABLE"])
+    reader = DynamoRecordReader(dynamodb, service_env["RECORDS_TABLE"])
+    for n in range(130):
+        customer = "acme" if n % 13 else "other"
+        record = {
+            "time": 1_796_000_000_000 + n // 3,
+            "tokenId": f"{n:032x}",
+            "customerId": customer,
+            "cookie": "ab"[n % 2],
+        }
+        writer.put(record, 86400)
+    buckets = {item["pk"]["S"] for item in dynamodb.scan(TableName=service_env["RECORDS_TABLE"])["Items"]}
+    assert len([bucket for bucket in buckets if bucket.startswith("acme#")]) >= 16  # no one partition key
+    for cookie in (None, "a"):
+        expected = sorted(
+            (n for n in range(130) if n % 13 and (cookie is None or "ab"[n % 2] == cookie)),
+            key=lambda n: (1_796_000_000_000 + n // 3, f"{n:032x}"),
+            reverse=True,
+        )
+        seen: list[int] = []
+        position = None
+        while True:
+            dynamodb_calls.clear()
+            page, position = reader.page("acme", cookie, 7, position)
+            assert dynamodb_calls == ["Query"] * 32  # bounded: one per bucket, whatever the page
+            seen += [int(record["tokenId"], 16) for record in page]
+            if position is None:
+                break
+        assert seen == expected

@@ -84,24 +84,35 @@ def account_from_shards(items: list[dict[str, Any]]) -> Account:
 
 # --- the records table: redemption records and use counters (docs/data-model.md) --------------
 
-RECORD_PK = "pk"  # a customer id for records; "uses#<token id>" for a use counter
+RECORD_PK = "pk"  # "<customer id>#<bucket>" for records; "uses#<token id>" for a use counter
 RECORD_SK = "sk"  # "<time in ms, 13 digits>#<token id>#<random>": newest first by sort key
-COOKIE_KEY = "cookieKey"  # "<customer id>#<cookie>", key of the byCookie index
+COOKIE_KEY = "cookieKey"  # "<customer id>#<cookie>#<bucket>", key of the byCookie index
 EXPIRES_AT = "expiresAt"  # epoch seconds: DynamoDB's TTL attribute
 USES = "uses"
 RESERVED_AT = "reservedAt"
 COOKIE_INDEX = "byCookie"
+# One customer's records are spread over this many partition keys, each taking at most 1,000
+# writes a second: 32 carry 20,000 licenses a second with room for chance (docs/capacity.md).
+RECORD_BUCKETS = 32
 
 
-def record_item(record: dict[str, Any], sort_key: str, expires_at: int) -> dict[str, Any]:
+def record_partition(customer_id: str, bucket: int) -> str:
+    return f"{customer_id}#{bucket}"
+
+
+def cookie_partition(customer_id: str, cookie: str, bucket: int) -> str:
+    return f"{customer_id}#{cookie}#{bucket}"  # the bucket last: a cookie may hold '#', a customer id never
+
+
+def record_item(record: dict[str, Any], sort_key: str, expires_at: int, bucket: int) -> dict[str, Any]:
     """A redemption record as an item: strings and whole numbers only, absent values left out."""
     item: dict[str, Any] = {
-        RECORD_PK: {"S": record["customerId"]},
+        RECORD_PK: {"S": record_partition(record["customerId"], bucket)},
         RECORD_SK: {"S": sort_key},
         EXPIRES_AT: {"N": str(expires_at)},
     }
     if record.get("cookie"):
-        item[COOKIE_KEY] = {"S": f"{record['customerId']}#{record['cookie']}"}
+        item[COOKIE_KEY] = {"S": cookie_partition(record["customerId"], record["cookie"], bucket)}
     for name, value in record.items():
         if isinstance(value, bool) or value is None:
             continue

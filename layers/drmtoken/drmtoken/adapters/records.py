@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from drmtoken.core.uses import IN_FLIGHT_SECONDS, Reservation, Settled
@@ -13,12 +14,15 @@ from .items import (
     COOKIE_INDEX,
     COOKIE_KEY,
     EXPIRES_AT,
+    RECORD_BUCKETS,
     RECORD_PK,
     RECORD_SK,
     RESERVED_AT,
     USES,
+    cookie_partition,
     record_from_item,
     record_item,
+    record_partition,
     use_counter_key,
 )
 
@@ -31,9 +35,12 @@ class DynamoRecords:
         self.table = table
 
     def put(self, record: Mapping[str, Any], retention_seconds: int) -> None:
+        """One PutItem, in one of the customer's buckets picked at random: no partition key is hot."""
         sort_key = f"{record['time']:013d}#{record.get('tokenId', '')}#{secrets.token_hex(4)}"
         expires_at = record["time"] // 1000 + retention_seconds
-        call(self.client, "put_item", TableName=self.table, Item=record_item(dict(record), sort_key, expires_at))
+        bucket = secrets.randbelow(RECORD_BUCKETS)
+        item = record_item(dict(record), sort_key, expires_at, bucket)
+        call(self.client, "put_item", TableName=self.table, Item=item)
 
 
 class DynamoUses:
@@ -143,7 +150,7 @@ def is_settled(value: dict[str, Any]) -> bool:
 
 
 class DynamoRecordReader:
-    """``RecordReader``: one Query per page, on the table or on the byCookie index."""
+    """``RecordReader``: one Query per bucket per page, on the table or on the byCookie index, merged newest first."""
 
     def __init__(self, client: Any, table: str) -> None:
         self.client = client
@@ -152,20 +159,44 @@ class DynamoRecordReader:
     def page(
         self, customer_id: str, cookie: str | None, length: int, after: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
-        key_name, key_value = (COOKIE_KEY, f"{customer_id}#{cookie}") if cookie else (RECORD_PK, customer_id)
-        query: dict[str, Any] = {
-            "TableName": self.table,
-            "KeyConditionExpression": "#key = :key",
-            "ExpressionAttributeNames": {"#key": key_name},
-            "ExpressionAttributeValues": {":key": {"S": key_value}},
-            "ScanIndexForward": False,  # newest first: the sort key begins with the time
-            "Limit": length,
-        }
-        if cookie:
-            query["IndexName"] = COOKIE_INDEX
-        if after:
-            start = {RECORD_PK: {"S": customer_id}, RECORD_SK: {"S": after}}
-            query["ExclusiveStartKey"] = {**start, COOKIE_KEY: {"S": key_value}} if cookie else start
-        answer = call(self.client, "query", **query)
-        last = answer.get("LastEvaluatedKey")
-        return [record_from_item(item) for item in answer.get("Items", [])], last[RECORD_SK]["S"] if last else None
+        """``length`` records older than the sort key ``after``, newest first, and the position after them.
+
+        Sort keys begin with the time and are unique, so each bucket's newest ``length`` below
+        ``after``, merged, hold the page exactly. The position is None when no bucket has more.
+        """
+
+        def bucket_page(bucket: int) -> tuple[list[dict[str, Any]], bool]:
+            if cookie:
+                key_name, key_value = COOKIE_KEY, cookie_partition(customer_id, cookie, bucket)
+            else:
+                key_name, key_value = RECORD_PK, record_partition(customer_id, bucket)
+            query: dict[str, Any] = {
+                "TableName": self.table,
+                "KeyConditionExpression": "#key = :key" + (" AND #sk < :after" if after else ""),
+                "ExpressionAttributeNames": {"#key": key_name, **({"#sk": RECORD_SK} if after else {})},
+                "ExpressionAttributeValues": {":key": {"S": key_value}, **({":after": {"S": after}} if after else {})},
+                "ScanIndexForward": False,  # newest first: the sort key begins with the time
+                "Limit": length,
+            }
+            if cookie:
+                query["IndexName"] = COOKIE_INDEX
+            answer = call(self.client, "query", **query)
+            return answer.get("Items", []), "LastEvaluatedKey" in answer
+
+        pages = list(query_pool().map(bucket_page, range(RECORD_BUCKETS)))
+        items = sorted((item for found, _ in pages for item in found), key=lambda i: i[RECORD_SK]["S"], reverse=True)
+        more = len(items) > length or any(has_more for _, has_more in pages)
+        items = items[:length]
+        position = items[-1][RECORD_SK]["S"] if more and items else None
+        return [record_from_item(item) for item in items], position
+
+
+_QUERY_POOL: ThreadPoolExecutor | None = None
+
+
+def query_pool() -> ThreadPoolExecutor:
+    """The buckets are read in parallel: a page costs about one Query's time, not 32 (boto3 clients are thread-safe)."""
+    global _QUERY_POOL
+    if _QUERY_POOL is None:
+        _QUERY_POOL = ThreadPoolExecutor(max_workers=RECORD_BUCKETS, thread_name_prefix="records")
+    return _QUERY_POOL
