@@ -83,13 +83,13 @@ AWS_PROFILE and AWS_REGION choose the account; AWS_ENDPOINT_URL_DYNAMODB points 
     return parser
 
 
-def load_template(path: Path) -> object:
+def load_template(path: Path, parameters: dict[str, str] | None = None) -> object:
     from .devserver.template import Template, TemplateError
 
     if not path.is_file():
         raise CommandError(f"no template at {path}: run from the project directory or pass --template")
     try:
-        return Template(path)
+        return Template(path, parameters)
     except TemplateError as error:
         raise CommandError(f"template: {error}") from None
 
@@ -106,7 +106,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
             parser.error("customers set-limit takes a number N or --unlimited, not both or neither")
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    args.load_template = functools.partial(load_template, args.template)
+    args.load_template = functools.partial(load_template, args.template, dict(getattr(args, "parameters", None) or []))
     return args
 
 

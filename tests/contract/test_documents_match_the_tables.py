@@ -193,10 +193,11 @@ def test_docs_name_every_error_code_and_every_drm() -> None:
 # --- the gateway's fallback bodies ---------------------------------------------------------
 
 
-def test_the_gateway_fallback_bodies_are_what_the_functions_render() -> None:
-    status, templates = TEMPLATE.gateway_response("MISSING_AUTHENTICATION_TOKEN")
+@pytest.mark.parametrize(("response_type", "code"), [("MISSING_AUTHENTICATION_TOKEN", -1000), ("THROTTLED", -2039)])
+def test_the_gateway_fallback_bodies_are_what_the_functions_render(response_type: str, code: int) -> None:
+    status, templates = TEMPLATE.gateway_response(response_type)
     for error_format, content_type in (("json", "application/json"), ("html", "text/html")):
-        rendered = error_response(-1000, error_format, "$context.requestId")
+        rendered = error_response(code, error_format, "$context.requestId")
         assert status == rendered["statusCode"]
         if error_format == "json":
             assert json.loads(templates[content_type]) == json.loads(rendered["body"])

@@ -181,3 +181,24 @@ def test_serve_on_prod_answers_every_route_with_clear_key_off(env: dict[str, str
         assert status == 404 and '"errorCode": -1000' in body
     finally:
         assert server.stop() == 0
+
+
+def test_above_the_stage_throttle_the_gateway_answers_429_in_the_service_format(env: dict[str, str]) -> None:
+    """The template's THROTTLED response, served as API Gateway would once the stage's bucket is empty."""
+    overrides = ("--parameter-overrides", "ApiThrottlingRateLimit=1", "ApiThrottlingBurstLimit=2")
+    server = start_server(env, "--no-demo", *overrides)
+    try:
+        accepts = ["application/json", "text/html"] * 5
+        answers = [http("GET", server.base + "/hms/wv/token", headers={"Accept": accept}) for accept in accepts]
+        statuses = [status for status, _, _ in answers]
+        assert statuses[:2] == [401, 401] and statuses.count(429) >= 6  # the burst of 2, then refused
+        refused = [(accept, answer) for accept, answer in zip(accepts, answers, strict=True) if answer[0] == 429]
+        for accept, (_, headers, body) in refused:
+            assert headers["Retry-After"] == "1" and headers["Cache-Control"] == "no-store"
+            if accept == "application/json":
+                assert json.loads(body)["errorCode"] == -2039 and "Retry-After" in body
+            else:  # HTML unless Accept prefers JSON
+                assert "<h1>Error -2039</h1>" in body
+        assert {accept for accept, _ in refused} == set(accepts)
+    finally:
+        assert server.stop() == 0

@@ -214,7 +214,13 @@ def test_checkov_finds_nothing_unexplained() -> None:
 
 def test_deployment_is_locked_down() -> None:
     api = RESOURCES["TokenApi"]["Properties"]
-    assert api["MethodSettings"][0]["ThrottlingRateLimit"] > 0
+    throttle = api["MethodSettings"][0]
+    assert throttle["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
+    assert throttle["ThrottlingBurstLimit"] == {"Ref": "ApiThrottlingBurstLimit"}
+    parameters = TEMPLATE.document["Parameters"]
+    # Sized for a live event, not a demo: API Gateway's own regional defaults.
+    assert parameters["ApiThrottlingRateLimit"]["Default"] == 10000
+    assert parameters["ApiThrottlingBurstLimit"]["Default"] == 5000
     access_format = api["AccessLogSetting"]["Format"]
     assert "$context.requestId" in access_format
     assert "querystring" not in access_format.lower() and "$input" not in access_format  # no secrets in access logs
@@ -267,3 +273,24 @@ def test_failing_functions_alarm_watches_errors_and_throttles_of_every_function(
     _, stats = alarm_metrics("TokenFunctionsFailingAlarm")
     watched = {(s["Metric"]["MetricName"], s["Metric"]["Dimensions"][0]["Value"]["Ref"]) for s in stats}
     assert watched == {(m, f) for m in ("Errors", "Throttles") for f in FUNCTIONS}
+
+
+SIDES = {
+    "Token": {"WidevineFunction", "FairPlayFunction"},
+    "Rights": {"WidevineRightsFunction", "FairPlayRightsFunction", "ClearKeyRightsFunction", "RecordsFunction"},
+    "KeyProvider": {"KeyProviderFunction"},
+}
+
+
+def test_reserved_concurrency_is_off_by_default_and_set_per_side() -> None:
+    """Reserving takes from the account's 1,000 by default and caps the function: an operator's choice, per side."""
+    parameters = TEMPLATE.document["Parameters"]
+    for side, functions in SIDES.items():
+        assert parameters[f"{side}ReservedConcurrency"]["Default"] == 0
+        for name in functions:
+            reserved = RESOURCES[name]["Properties"]["ReservedConcurrentExecutions"]
+            assert reserved == {
+                "Fn::If": [f"Reserves{side}Concurrency", {"Ref": f"{side}ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+            }
+    assert "ReservedConcurrentExecutions" not in RESOURCES["UnknownPathFunction"]["Properties"]
+    assert "FunctionConcurrencyLimit" not in parameters

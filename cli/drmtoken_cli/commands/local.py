@@ -30,6 +30,14 @@ def register(groups: Groups) -> None:
         action="store_true",
         help="add a Server-Timing header: time spent in DynamoDB and in total (for benchmarks)",
     )
+    p.add_argument(
+        "--parameter-overrides",
+        dest="parameters",
+        nargs="+",
+        type=parameter_value,
+        metavar="NAME=VALUE",
+        help="template parameters, as sam deploy takes them (e.g. ApiThrottlingRateLimit=5 to see 429s)",
+    )
     p.set_defaults(func=serve)
 
     p = groups.add_parser("stand-in", help="run a local stand-in of a license back end until Ctrl-C")
@@ -56,6 +64,13 @@ def tables_create(args: argparse.Namespace) -> None:
     }
     for name, was_created in create_tables(client("dynamodb"), args.load_template(), names).items():
         print(f"{name}\t{'created' if was_created else 'exists'}")
+
+
+def parameter_value(value: str) -> tuple[str, str]:
+    name, sep, setting = value.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, not {value!r}")
+    return name, setting
 
 
 def serve(args: argparse.Namespace) -> None:

@@ -71,6 +71,25 @@ class DynamoTimer:
         self._local.spent = 0.0
 
 
+class StageThrottle:
+    """API Gateway's stage throttling: a bucket of ``burst`` requests, refilled at ``rate`` a second."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, max(burst, 1.0)
+        self.tokens, self.at = self.burst, time.monotonic()
+        self._lock = threading.Lock()
+
+    def admit(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+            self.at = now
+            if self.tokens < 1:
+                return False
+            self.tokens -= 1
+            return True
+
+
 class Gateway(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # the default backlog of 5 refuses bursts of concurrent clients
@@ -79,8 +98,14 @@ class Gateway(ThreadingHTTPServer):
         super().__init__(address, GatewayRequestHandler)
         self.functions = host
         self.timer = timer
-        self.not_found_status, self.not_found_templates = host.template.gateway_response("MISSING_AUTHENTICATION_TOKEN")
-        self.binary_bodies = host.template.binary_bodies()
+        template = host.template
+        self.gateway_responses = {
+            kind: (*template.gateway_response(kind), template.gateway_response_headers(kind))
+            for kind in ("MISSING_AUTHENTICATION_TOKEN", "THROTTLED")
+        }
+        throttle = template.stage_throttle()
+        self.throttle = StageThrottle(*throttle) if throttle else None
+        self.binary_bodies = template.binary_bodies()
 
 
 class GatewayRequestHandler(BaseHTTPRequestHandler):
@@ -121,8 +146,12 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
             self.server.timer.reset()
         spec = self.server.functions.route(event["path"], self.command)
         text: str | bytes
-        if spec is None:
-            status, headers, text = self.not_found(event["requestContext"]["requestId"])
+        if self.server.throttle and not self.server.throttle.admit():  # before any route or function, as API Gateway
+            status, headers, text = self.gateway_answer("THROTTLED", event["requestContext"]["requestId"])
+        elif spec is None:
+            status, headers, text = self.gateway_answer(
+                "MISSING_AUTHENTICATION_TOKEN", event["requestContext"]["requestId"]
+            )
         else:
             templated = route_parameters(spec, event["path"])
             if templated is not None:  # /speke/{customerId}: as API Gateway fills them in
@@ -179,12 +208,12 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
             if self.rfile.readline(3) != b"\r\n":
                 raise FramingError(400, "Bad Request")
 
-    def not_found(self, request_id: str) -> tuple[int, dict[str, str], str]:
-        """API Gateway's MISSING_AUTHENTICATION_TOKEN response, as template.yaml shapes it."""
-        templates = self.server.not_found_templates
+    def gateway_answer(self, response_type: str, request_id: str) -> tuple[int, dict[str, str], str]:
+        """One of API Gateway's own responses (unknown path, throttled), as template.yaml shapes it."""
+        status, templates, headers = self.server.gateway_responses[response_type]
         content_type = "application/json" if prefers_json(self.headers.get("Accept") or "") else "text/html"
         body = templates[content_type].replace("$context.requestId", request_id)
-        return self.server.not_found_status, {"Content-Type": content_type, "Cache-Control": "no-store"}, body
+        return status, {"Content-Type": content_type, **headers}, body
 
     def send_answer(self, status: int, headers: dict[str, str], text: str | bytes, started: float) -> None:
         payload = text if isinstance(text, bytes) else text.encode("utf-8")

@@ -248,6 +248,23 @@ class Template:
                 return True
         return False
 
+    def stage_throttle(self) -> tuple[float, float] | None:
+        """(rate a second, burst) of the REST API's stage throttling, as the template's parameters resolve it."""
+        for resource in self.of_type("AWS::Serverless::Api").values():
+            for setting in self.resolve(resource["Properties"].get("MethodSettings", []), "MethodSettings"):
+                if "ThrottlingRateLimit" in setting:
+                    return float(setting["ThrottlingRateLimit"]), float(setting.get("ThrottlingBurstLimit", 0))
+        return None
+
+    def gateway_response_headers(self, response_type: str) -> dict[str, str]:
+        """The static headers of a gateway response ('value' in the template: the quotes are CloudFormation's)."""
+        for resource in self.of_type("AWS::Serverless::Api").values():
+            response = resource["Properties"].get("GatewayResponses", {}).get(response_type)
+            if response:
+                headers = response.get("ResponseParameters", {}).get("Headers", {})
+                return {name: str(value).strip("'") for name, value in headers.items()}
+        raise TemplateError(f"no gateway response {response_type}")
+
     def gateway_response(self, response_type: str) -> tuple[int, dict[str, str]]:
         """Status and content-type -> body template of a gateway response of the REST API."""
         for resource in self.of_type("AWS::Serverless::Api").values():

@@ -80,6 +80,8 @@ ERRORS: dict[int, tuple[int, str]] = {
     -4001: (403, "Device could not be authenticated"),
     # service: a dependency (DynamoDB, Secrets Manager) failed or throttled; the caller may retry
     -2030: (503, "Service temporarily unavailable, please retry"),
+    # the stage's throttling (answered by API Gateway itself, template.yaml's THROTTLED response)
+    -2039: (429, "Too many requests: retry after the seconds in Retry-After"),
 }
 
 # Anything no rule foresaw: 500, still code -2030, revealing nothing of the cause.
