@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import calls, coldstart, fullpath, keys, refusals, rights, service
+from bench import calls, coldstart, fullpath, hotspots, keys, refusals, rights, service
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 SERVICE_CALLS = 5000
@@ -42,11 +42,16 @@ KEY_CASE_CALLS = {
 REFUSAL_CALLS = 400  # each refusal waits out the 25 ms floor
 COLD_START_REPEATS = 7
 FULL_PATH_REQUESTS = 800
+HOTSPOT_REQUESTS = 400_000  # about 14 one-second windows at the S = 64 ceiling
+HOTSPOT_SHARDS = (1, 8, 64)
+LIVE_EVENT_RATE = 20_000  # tokens and licenses a second for one customer (issue 18, docs/capacity.md)
 
 
-def figure(name: str, value: float, unit: str, target: float | None = None, most: bool = True) -> dict[str, Any]:
-    """``most``: the target is an upper bound (value <= target), else an exact count."""
-    met = None if target is None else (value <= target if most else value == target)
+def figure(
+    name: str, value: float, unit: str, target: float | None = None, most: bool = True, least: bool = False
+) -> dict[str, Any]:
+    """``most``: the target is an upper bound (value <= target), else an exact count; ``least``: a lower bound."""
+    met = None if target is None else (value >= target if least else value <= target if most else value == target)
     return {"name": name, "value": round(value, 4), "unit": unit, "target": target, "met": met}
 
 
@@ -120,6 +125,17 @@ def main() -> int:
     expected = {"success": 1, "validation failure": 0, "auth failure": 1, "allowance used up": 1}
     for case, count in calls.measure().items():
         figures.append(figure(f"DynamoDB calls: {case}", count, "calls", expected[case], most=False))
+
+    print(f"hot items: {HOTSPOT_REQUESTS} tokens and licenses of one customer, writes counted ...", file=sys.stderr)
+    for case, result in hotspots.measure(HOTSPOT_SHARDS, HOTSPOT_REQUESTS).items():
+        figures.append(figure(f"{case}: write units on the hottest item or key per 1,000", result["per_1000"], "WCU"))
+        # The target applies where the design claims it: 64 shards for tokens; licenses do not depend on S.
+        target = LIVE_EVENT_RATE if case == "tokens, S=64" or case.startswith("licenses") else None
+        figures.append(
+            figure(
+                f"{case}: highest rate before one key passes 1,000 WCU/s", result["rate"], "req/s", target, least=True
+            )
+        )
 
     print(f"full path: drmtoken serve + DynamoDB Local, {FULL_PATH_REQUESTS} requests per level ...", file=sys.stderr)
     for clients, result in fullpath.measure(FULL_PATH_REQUESTS).items():

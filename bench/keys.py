@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from botocore.stub import Stubber
 
-from bench.service import AUTH, quiet_stdout
+from bench.service import AUTH, quiet_stdout, warm_shard_count
 from drmtoken import runtime
 from drmtoken.adapters import aws
 from drmtoken.adapters.items import held_key_item
@@ -49,6 +49,7 @@ def _prepare() -> Any:
     prepare_environment(TEMPLATE, "test")
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
     runtime.reset()
+    warm_shard_count()
     return aws.client("dynamodb")
 
 

@@ -8,7 +8,7 @@ from unittest import mock
 
 import pytest
 
-from bench import calls, keys, refusals, rights, service
+from bench import calls, hotspots, keys, refusals, rights, service
 from drmtoken import runtime
 from drmtoken.adapters import aws
 
@@ -57,3 +57,16 @@ def test_the_key_provider_and_held_key_tokens_cost_what_the_docs_say(bench_envir
     measured = keys.measure(2)
     assert {case: len(result["dynamodb"]) for case, result in measured.items()} == KEY_CASE_CALLS
     assert all(result["p50_ms"] > 0 for result in measured.values())
+
+
+def test_hot_items_are_counted_from_the_code_s_own_writes() -> None:
+    """One shard: every token is 2 write units on the customer's item, 500 a second; shards and buckets spread it."""
+    one = hotspots.charge_tokens(1, 2000)
+    assert hotspots.hottest_per_thousand(one) == (2000.0, "item live")
+    assert hotspots.sustainable_rate(one) == 500
+    eight = hotspots.charge_tokens(8, 8000)
+    per_thousand, key = hotspots.hottest_per_thousand(eight)
+    assert key.startswith("item live") and 250 <= per_thousand < 330  # 2000 / 8, plus chance
+    licenses = hotspots.record_licenses(4000, max_uses=True)
+    per_thousand, key = hotspots.hottest_per_thousand(licenses)
+    assert key.startswith("partition live#") and per_thousand < 60  # one write per record, over 32 buckets
