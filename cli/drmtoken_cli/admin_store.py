@@ -24,6 +24,7 @@ from drmtoken.adapters.items import (
     STORED_AT,
     WRAPPED_KEY,
     account_from_shards,
+    allowance_attr,
     content_key_key,
     hashes_attr,
     issued_attr,
@@ -127,7 +128,10 @@ class AdminStore:
         def writes(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             counts = [shard_of(item, index, environment).issued for index, item in enumerate(items)]
             budgets = spread(limit, counts, active(items))
-            return [self._budget_write(customer_id, index, environment, budget) for index, budget in enumerate(budgets)]
+            return [
+                self._shard_write(customer_id, index, limit_attributes(environment, budget, limit))
+                for index, budget in enumerate(budgets)
+            ]
 
         self._transact_over_shards(customer_id, writes)
 
@@ -151,14 +155,15 @@ class AdminStore:
                 )
                 for e in ENVIRONMENTS
             }
-            counts = {SHARDS: {"N": str(shards)}, SHARD_ITEMS: {"N": str(total)}}
-            found = [
-                self._shard_write(customer_id, index, counts, {e: budgets[e][index] for e in ENVIRONMENTS})
-                for index in range(len(items))
-            ]
+
+            def attributes(index: int) -> dict[str, Any]:
+                limits = [limit_attributes(e, budgets[e][index], account.limits[e]) for e in ENVIRONMENTS]
+                return {SHARDS: shards, SHARD_ITEMS: total, **{k: v for pair in limits for k, v in pair.items()}}
+
             shared = {name: items[0][name] for name in SHARED_ATTRIBUTES if name in items[0]}
+            found = [self._shard_write(customer_id, index, attributes(index)) for index in range(len(items))]
             made = [
-                self._new_shard(customer_id, index, {**shared, **counts}, {e: budgets[e][index] for e in ENVIRONMENTS})
+                self._new_shard(customer_id, index, {**shared, **attributes(index)})
                 for index in range(len(items), total)
             ]
             return found + made
@@ -258,24 +263,16 @@ class AdminStore:
                 return
         raise CustomerNotFound(customer_id)
 
-    def _budget_write(self, customer_id: str, index: int, environment: str, budget: int | None) -> dict[str, Any]:
-        return self._shard_write(customer_id, index, {}, {environment: budget})
-
-    def _shard_write(
-        self, customer_id: str, index: int, values: dict[str, Any], budgets: dict[str, int | None]
-    ) -> dict[str, Any]:
-        """SET ``values`` and each environment's budget (REMOVE it for unlimited) on one existing shard item."""
-        names = {f"#v{i}": name for i, name in enumerate(values)}
-        sets = [f"#v{i} = :v{i}" for i in range(len(values))]
-        bound = {f":v{i}": value for i, value in enumerate(values.values())}
-        removes = []
-        for i, (environment, budget) in enumerate(budgets.items()):
-            names[f"#b{i}"] = limit_attr(environment)
-            if budget is None:
-                removes.append(f"#b{i}")
+    def _shard_write(self, customer_id: str, index: int, attributes: dict[str, Any]) -> dict[str, Any]:
+        """Set ``attributes`` on one existing shard item: a whole number, an attribute value, or None to remove."""
+        names = {f"#a{i}": name for i, name in enumerate(attributes)}
+        sets, removes, bound = [], [], {}
+        for i, value in enumerate(attributes.values()):
+            if value is None:
+                removes.append(f"#a{i}")
             else:
-                sets.append(f"#b{i} = :b{i}")
-                bound[f":b{i}"] = {"N": str(budget)}
+                sets.append(f"#a{i} = :a{i}")
+                bound[f":a{i}"] = {"N": str(value)} if isinstance(value, int) else value
         expression = " ".join(
             part for part in (sets and "SET " + ", ".join(sets), removes and "REMOVE " + ", ".join(removes)) if part
         )
@@ -290,14 +287,12 @@ class AdminStore:
             update["ExpressionAttributeValues"] = bound
         return {"Update": update}
 
-    def _new_shard(
-        self, customer_id: str, index: int, shared: dict[str, Any], budgets: dict[str, int | None]
-    ) -> dict[str, Any]:
-        item = {**shared, **shard_key(customer_id, index)}
-        for environment, budget in budgets.items():
-            item[issued_attr(environment)] = {"N": "0"}
-            if budget is not None:
-                item[limit_attr(environment)] = {"N": str(budget)}
+    def _new_shard(self, customer_id: str, index: int, attributes: dict[str, Any]) -> dict[str, Any]:
+        """A new shard item with ``attributes`` (None left out) and nothing counted yet."""
+        item = {**shard_key(customer_id, index), **{issued_attr(e): {"N": "0"} for e in ENVIRONMENTS}}
+        for name, value in attributes.items():
+            if value is not None:
+                item[name] = {"N": str(value)} if isinstance(value, int) else value
         return {
             "Put": {
                 "TableName": self.customers_table,
@@ -305,6 +300,11 @@ class AdminStore:
                 "ConditionExpression": f"attribute_not_exists({CUSTOMER_ID})",
             }
         }
+
+
+def limit_attributes(environment: str, budget: int | None, limit: int | None) -> dict[str, int | None]:
+    """A shard's budget and the whole allowance, as attributes (None: unlimited, removed)."""
+    return {limit_attr(environment): budget, allowance_attr(environment): limit}
 
 
 def active(items: list[dict[str, Any]]) -> int:

@@ -37,13 +37,15 @@ def test_spread_keeps_every_count_and_sums_to_the_limit(
     assert spread(limit, issued, active) == budgets
 
 
-def test_a_move_takes_half_a_donors_room_and_used_up_needs_every_shard_full() -> None:
+def test_a_move_takes_half_a_donors_room_and_used_up_counts_against_the_whole_allowance() -> None:
     shards = [Shard(0, 5, 5), Shard(1, 1, 6), Shard(2, 2, 2)]
     move = plan_move(shards, to=0)
     assert move is not None and (move.donor, move.amount, move.donor_budget_after) == (1, 3, 3)
     assert plan_move([Shard(0, 5, 5), Shard(1, 2, 2)], to=0) is None
-    assert not used_up(shards) and used_up([Shard(0, 5, 5), Shard(1, 3, 2)])
-    assert not used_up([Shard(0, 9, None)])
+    assert not used_up(shards, 13) and used_up(shards, 8)
+    # Budgets read while a move was under way (shard 1 already gave 3, shard 0 not yet got them): not used up.
+    assert not used_up([Shard(0, 5, 5), Shard(1, 1, 3), Shard(2, 2, 2)], 13)
+    assert not used_up([Shard(0, 9, None)], None)
 
 
 class Interleaving:
@@ -74,11 +76,12 @@ def totals(client: Any, table: str) -> tuple[int, int, list[tuple[int, int]]]:
     return sum(i for i, _ in shards), sum(b for _, b in shards), shards
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(60))
 def test_no_interleaving_of_charges_moves_and_operator_changes_creates_allowance(
     seed: int, dynamodb: Any, service_env: dict[str, str]
 ) -> None:
     """Requests race for the last tokens while an operator re-spreads the limit and changes the shard count."""
+    random.seed(seed)  # the adapter's own picks (shard, donor) too: a failure replays
     client = aws.client("dynamodb")
     table = service_env["CUSTOMERS_TABLE"]
     store = AdminStore(client, table, service_env["CONTENT_KEYS_TABLE"])

@@ -95,3 +95,19 @@ def test_a_token_is_never_issued_expired(authenticator: str, keyring: Keyring) -
         response = invoke(rest_event("GET", FP_PATH, fairplay(authenticator, expirationTime="+1")))
         claims = open_token(keyring, response["body"].split("=", 1)[1], "fp")  # raises if already expired
         assert claims["expiresAt"] - claims["issuedAt"] in (1, 2)
+
+
+def test_a_warm_function_reads_a_stored_key_once(
+    authenticator: str, store: AdminStore, dynamodb_calls: list[str]
+) -> None:
+    """A live event asks for one title's key thousands of times a second: one item must not take every read."""
+    store.put_key("acme", KID1, bytes.fromhex(RFC3394_EK))
+    dynamodb_calls.clear()
+    for _ in range(3):
+        assert invoke(rest_event("GET", WV_PATH, key_store_request(authenticator)))["statusCode"] == 200
+    assert dynamodb_calls == ["GetItem", "GetItem", *["TransactWriteItems"] * 3]  # the key, the shard count
+    dynamodb_calls.clear()
+    other = key_store_request(authenticator, kid="0" * 32)
+    for _ in range(2):
+        assert error_of(invoke(rest_event("GET", WV_PATH, other)))[1] == -4019
+    assert dynamodb_calls == ["GetItem", "GetItem"] * 2  # the missing key read each time, then the account

@@ -31,7 +31,7 @@ def build_runtime(settings: Settings) -> Runtime:
     return Runtime(
         settings=settings,
         accounts=DynamoAccounts(dynamodb, settings.customers_table),
-        keys=DynamoKeyStore(dynamodb, settings.content_keys_table),
+        keys=DynamoKeyStore(dynamodb, settings.content_keys_table, settings.held_key_cache_seconds),
         keyring=SecretKeyring(settings.keyring_json, settings.keyring_secret, settings.keyring_cache_seconds),
         held_keys=held_keys(settings, settings.held_key_cache_seconds),
     )

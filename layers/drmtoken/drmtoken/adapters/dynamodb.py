@@ -28,6 +28,7 @@ from .items import (
     WRAPPED_KEY,
     account_from_item,
     account_from_shards,
+    allowance_of,
     content_key_key,
     customer_key,
     hashes_attr,
@@ -37,14 +38,19 @@ from .items import (
     shard_key,
     shard_of,
 )
+from .remembered import Remembered
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 CONDITION_FAILED_REASON = "ConditionalCheckFailed"  # the same, as a transaction's cancellation reason
 TRANSACTION_CONFLICT_REASON = "TransactionConflict"
 TRANSACTION_CONFLICT_ATTEMPTS = 3
-BATCH_ATTEMPTS = 4
+BATCH_GET_LIMIT = 100  # DynamoDB's BatchGetItem bound
+BATCH_GET_ROUNDS = 5  # rounds for unprocessed keys before giving up (503)
 CHARGE_ATTEMPTS = 8  # a charge, then a move and a charge again while other requests race for the room
 SHARD_COUNT_SECONDS = 60.0  # an operator's set-shards reaches every function within this
+# A function that found an allowance used up refuses its spent shards without reading every shard
+# again for this long: after a live event's last token, refusals would otherwise read all S items each.
+SPENT_SECONDS = 1.0
 
 
 class DynamoAccounts:
@@ -55,6 +61,7 @@ class DynamoAccounts:
         self.customers_table = customers_table
         self.clock = clock
         self._shard_counts: dict[str, tuple[int, float]] = {}  # customer id -> (shards, when read)
+        self._spent: dict[tuple[str, str], float] = {}  # (customer id, environment) -> when found used up
 
     def charge(
         self, authenticator: Authenticator, environment: str, drm: DrmProfile, drm_enabled: bool, request_token: str
@@ -119,8 +126,13 @@ class DynamoAccounts:
         shard_items = shard_counts(spent_item)[1]
         if shard_items == 1:  # the one shard is the whole allowance
             return False
-        shards = [shard_of(item, index, environment) for index, item in enumerate(self.shard_items(customer_id))]
-        if used_up(shards):
+        spent_at = self._spent.get((customer_id, environment))
+        if spent_at is not None and self.clock() - spent_at < SPENT_SECONDS:
+            return False  # refusals after the last token read nothing more for a moment
+        items = self.shard_items(customer_id)
+        shards = [shard_of(item, index, environment) for index, item in enumerate(items)]
+        if used_up(shards, allowance_of(items[0], environment)):
+            self._spent[(customer_id, environment)] = self.clock()
             return False
         move = plan_move(shards, spent)
         if move is not None:
@@ -239,17 +251,21 @@ def move_budget(table: str, customer_id: str, environment: str, move: Move) -> l
 
 
 class DynamoKeyStore:
-    """``KeyStore`` on the content keys table."""
+    """``KeyStore`` on the content keys table; a warm function keeps a stored key it read for ``cache_seconds``."""
 
-    def __init__(self, client: Any, content_keys_table: str) -> None:
+    def __init__(self, client: Any, content_keys_table: str, cache_seconds: float = 0) -> None:
         self.client = client
         self.content_keys_table = content_keys_table
+        self._remembered = Remembered(cache_seconds)
 
     def wrapped_key(self, customer_id: str, kid: str) -> bytes | None:
-        item = call(
-            self.client, "get_item", TableName=self.content_keys_table, Key=content_key_key(customer_id, kid)
-        ).get("Item")
-        return bytes(item[WRAPPED_KEY]["B"]) if item else None
+        def load() -> bytes | None:
+            key = content_key_key(customer_id, kid)
+            item = call(self.client, "get_item", TableName=self.content_keys_table, Key=key).get("Item")
+            return bytes(item[WRAPPED_KEY]["B"]) if item else None
+
+        wrapped: bytes | None = self._remembered.get((customer_id, kid), load)
+        return wrapped
 
 
 # --- calls, with every failure turned into DependencyError -------------------------------
@@ -278,17 +294,21 @@ def conditional_write(client: Any, operation: str, **kwargs: Any) -> dict[str, A
 
 
 def batch_get(client: Any, table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The items of ``keys`` (at most 100) read consistently, asking again for what DynamoDB left unprocessed."""
-    request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True}}
+    """The items of ``keys`` that exist, read consistently, 100 keys a call, asking again for what DynamoDB left."""
     items: list[dict[str, Any]] = []
-    for attempt in range(BATCH_ATTEMPTS):
-        answer = call(client, "batch_get_item", RequestItems=request)
-        items.extend(answer.get("Responses", {}).get(table, []))
-        request = answer.get("UnprocessedKeys") or {}
-        if not request:
+    pending = list(keys)
+    for attempt in range(BATCH_GET_ROUNDS):
+        if not pending:
             return items
-        time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not security
-    raise DependencyError("BatchGetItem left keys unprocessed")
+        if attempt:
+            time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not security
+        batch, pending = pending[:BATCH_GET_LIMIT], pending[BATCH_GET_LIMIT:]
+        answer = call(client, "batch_get_item", RequestItems={table: {"Keys": batch, "ConsistentRead": True}})
+        items.extend(answer.get("Responses", {}).get(table, []))
+        pending += answer.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+    if pending:
+        raise DependencyError("BatchGetItem left keys unprocessed")
+    return items
 
 
 def derived_token(request_token: str, purpose: str) -> str:

@@ -10,15 +10,13 @@ usable at once.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 from drmtoken.core.errors import DependencyError
 from drmtoken.core.heldkeys import HeldKey, SealedKeyError, open_held_key, seal_held_key
 from drmtoken.ports import KeyringSource
 
-from .dynamodb import call, conditional_write
+from .dynamodb import batch_get, call, conditional_write
 from .items import (
     CONTENT_ID,
     CONTENT_INDEX,
@@ -30,9 +28,7 @@ from .items import (
     held_key_item,
     held_key_key,
 )
-
-BATCH_GET_LIMIT = 100  # DynamoDB's BatchGetItem bound
-BATCH_GET_ROUNDS = 5  # rounds for unprocessed keys before giving up (503)
+from .remembered import Remembered
 
 
 class DynamoHeldKeys:
@@ -40,26 +36,12 @@ class DynamoHeldKeys:
         self.client = client
         self.table = table
         self.sealing = sealing
-        self.cache_seconds = cache_seconds
-        self._cache: dict[tuple[str, ...], tuple[float, Any]] = {}
+        self._remembered = Remembered(cache_seconds)
 
     def get_many(self, customer_id: str, kids: list[str]) -> dict[str, HeldKey]:
-        found: dict[str, HeldKey] = {}
-        pending = [held_key_key(customer_id, kid) for kid in dict.fromkeys(kids)]
-        for _ in range(BATCH_GET_ROUNDS):
-            if not pending:
-                return found
-            batch, pending = pending[:BATCH_GET_LIMIT], pending[BATCH_GET_LIMIT:]
-            answer = call(
-                self.client, "batch_get_item", RequestItems={self.table: {"Keys": batch, "ConsistentRead": True}}
-            )
-            for item in answer.get("Responses", {}).get(self.table, []):
-                key = self._open(customer_id, item)
-                found[key.kid] = key
-            pending += answer.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
-        if pending:
-            raise DependencyError("BatchGetItem left keys unprocessed")
-        return found
+        items = batch_get(self.client, self.table, [held_key_key(customer_id, kid) for kid in dict.fromkeys(kids)])
+        keys = [self._open(customer_id, item) for item in items]
+        return {key.kid: key for key in keys}
 
     def put_new(self, customer_id: str, key: HeldKey) -> HeldKey:
         sealed = seal_held_key(self.sealing.get(), customer_id, key)
@@ -84,7 +66,7 @@ class DynamoHeldKeys:
             item = call(self.client, "get_item", TableName=self.table, Key=held_key_key(customer_id, kid)).get("Item")
             return self._open(customer_id, item) if item else None
 
-        found: HeldKey | None = self._remembered(("kid", customer_id, kid), load)
+        found: HeldKey | None = self._remembered.get(("kid", customer_id, kid), load)
         return found
 
     def by_content(self, customer_id: str, content_id: str, limit: int) -> list[HeldKey]:
@@ -101,7 +83,7 @@ class DynamoHeldKeys:
             )
             return [self._open(customer_id, item) for item in answer.get("Items", [])]
 
-        found: list[HeldKey] = self._remembered(("content", customer_id, content_id), load)
+        found: list[HeldKey] = self._remembered.get(("content", customer_id, content_id), load)
         return found
 
     def _open(self, customer_id: str, item: dict[str, Any]) -> HeldKey:
@@ -118,19 +100,3 @@ class DynamoHeldKeys:
             track_type=item.get(TRACK_TYPE, {}).get("S", ""),
             created_at=int(item.get(CREATED_AT, {}).get("N", "0")),
         )
-
-    def _remembered(self, name: tuple[str, ...], load: Callable[[], Any]) -> Any:
-        """What ``load`` finds, kept for a while; nothing found is never kept (a new title shows at once)."""
-        entry = self._cache.get(name)
-        if entry is not None and entry[0] >= time.monotonic():
-            return entry[1]
-        value = load()
-        if value:
-            self._keep(name, value)
-        return value
-
-    def _keep(self, name: tuple[str, ...], value: Any) -> None:
-        if self.cache_seconds > 0:
-            if len(self._cache) > 10_000:  # bounded: a container serving many titles starts over
-                self._cache.clear()
-            self._cache[name] = (time.monotonic() + self.cache_seconds, value)

@@ -31,7 +31,18 @@ def issued_attr(environment: str) -> str:
 
 
 def limit_attr(environment: str) -> str:
+    """On a shard item: that shard's budget; with one shard, the customer's limit."""
     return f"tokenLimit_{environment}"
+
+
+def allowance_attr(environment: str) -> str:
+    """On every item of a customer with shards: the whole limit, which the budgets sum to."""
+    return f"tokenAllowance_{environment}"
+
+
+def allowance_of(item: dict[str, Any], environment: str) -> int | None:
+    value = item.get(allowance_attr(environment))
+    return int(value["N"]) if value else None
 
 
 def customer_key(customer_id: str) -> dict[str, Any]:

@@ -53,17 +53,15 @@ def shard_item_id(customer_id: str, index: int) -> str:
     return customer_id if index == 0 else f"{customer_id}{SHARD_SEPARATOR}{index}"
 
 
-def used_up(shards: list[Shard]) -> bool:
-    """True when the allowance is spent as a whole.
+def used_up(shards: list[Shard], allowance: int | None) -> bool:
+    """True when the counts reach the customer's whole allowance (the limit every shard item carries).
 
     Counts only grow between an operator's changes (a refund aside), so counts read one
-    item after another never sum to more than the counts at the last read: when they
-    reach the budgets' sum, the allowance was spent at that moment.
+    item after another never sum to more than the counts at the last read: when they reach
+    the allowance, it was spent at that moment. Budgets are not summed: a move between two
+    reads would hide the budget it carries, and refuse a token that still had room.
     """
-    budgets = [shard.budget for shard in shards]
-    if any(budget is None for budget in budgets):
-        return False
-    return sum(shard.issued for shard in shards) >= sum(budget or 0 for budget in budgets)
+    return allowance is not None and sum(shard.issued for shard in shards) >= allowance
 
 
 def plan_move(shards: list[Shard], to: int, rng: random.Random | None = None) -> Move | None:
