@@ -17,6 +17,7 @@ from drmtoken.core.allowance import Shard, plan_move, spread, used_up
 from drmtoken.core.drm import Drm, profile
 from drmtoken.core.errors import ApiError
 from drmtoken_cli.admin_store import AdminStore
+from tests.unit.test_template import policy_statements
 
 WIDEVINE = profile(Drm.WIDEVINE)
 LIMIT = 12
@@ -119,3 +120,35 @@ def test_no_interleaving_of_charges_moves_and_operator_changes_creates_allowance
     assert budgets == LIMIT  # moves and re-spreads never made or lost allowance
     assert counted == issued["count"] == LIMIT  # every token counted once, and -2019 only when all were used
     assert all(count <= budget for count, budget in shards)
+
+
+# What each call needs in IAM: a transaction needs the permission of each of its operations (all Updates here).
+IAM_ACTION = {
+    "GetItem": "dynamodb:GetItem",
+    "BatchGetItem": "dynamodb:BatchGetItem",
+    "TransactWriteItems": "dynamodb:UpdateItem",
+}
+
+
+def test_the_token_functions_role_allows_every_call_of_a_sharded_charge(
+    dynamodb: Any, service_env: dict[str, str], dynamodb_calls: list[str]
+) -> None:
+    """moto does not enforce IAM: the calls made down to -2019 are checked against the template's policy."""
+    table = service_env["CUSTOMERS_TABLE"]
+    store = AdminStore(dynamodb, table, service_env["CONTENT_KEYS_TABLE"])
+    store.create_customer("acme", widevine=True, limits={"test": 6})
+    store.set_shards("acme", 4)
+    authenticator = Authenticator("acme", store.add_authenticator("acme", "test"))
+    dynamodb_calls.clear()
+    accounts = DynamoAccounts(dynamodb, table)
+    with pytest.raises(ApiError):
+        while True:
+            accounts.charge(authenticator, "test", WIDEVINE, True, secrets.token_hex(16))
+    assert "BatchGetItem" in dynamodb_calls  # the path of a spent shard was taken
+    granted = {
+        action
+        for statement in policy_statements("WidevineFunction")
+        if statement["Resource"] == {"Fn::GetAtt": ["CustomersTable", "Arn"]}
+        for action in statement["Action"]
+    }
+    assert {IAM_ACTION[call] for call in dynamodb_calls} <= granted

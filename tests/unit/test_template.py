@@ -77,6 +77,7 @@ HELD_KEYS_AND_INDEX = '[{"Fn::GetAtt": ["HeldKeysTable", "Arn"]}, {"Fn::Sub": "$
 TOKEN_FUNCTION_PERMISSIONS = {
     ("dynamodb:UpdateItem", '{"Fn::GetAtt": ["CustomersTable", "Arn"]}'),
     ("dynamodb:GetItem", '{"Fn::GetAtt": ["CustomersTable", "Arn"]}'),
+    ("dynamodb:BatchGetItem", '{"Fn::GetAtt": ["CustomersTable", "Arn"]}'),  # a spent shard reads the others
     ("dynamodb:GetItem", '{"Fn::GetAtt": ["ContentKeysTable", "Arn"]}'),
     ("dynamodb:GetItem", HELD_KEYS_AND_INDEX),  # the held-key form: one key, or a content's keys
     ("dynamodb:Query", HELD_KEYS_AND_INDEX),
