@@ -193,7 +193,9 @@ def test_docs_name_every_error_code_and_every_drm() -> None:
 # --- the gateway's fallback bodies ---------------------------------------------------------
 
 
-@pytest.mark.parametrize(("response_type", "code"), [("MISSING_AUTHENTICATION_TOKEN", -1000), ("THROTTLED", -2039)])
+@pytest.mark.parametrize(
+    ("response_type", "code"), [("MISSING_AUTHENTICATION_TOKEN", -1000), ("THROTTLED", -2039), ("DEFAULT_5XX", -2030)]
+)
 def test_the_gateway_fallback_bodies_are_what_the_functions_render(response_type: str, code: int) -> None:
     status, templates = TEMPLATE.gateway_response(response_type)
     for error_format, content_type in (("json", "application/json"), ("html", "text/html")):
