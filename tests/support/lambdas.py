@@ -42,3 +42,16 @@ def error_of(response: dict[str, Any]) -> tuple[int, int, str]:
     else:
         code = int(response["body"].split("<h1>Error ", 1)[1].split("<", 1)[0])
     return response["statusCode"], code, content_type
+
+
+def policy_statements(function: str) -> list[dict[str, Any]]:
+    """Every statement a function's Policies grant, inline or through a managed policy of the template."""
+    statements: list[dict[str, Any]] = []
+    for policy in TEMPLATE.resources[function]["Properties"].get("Policies", []):
+        if "Fn::If" in policy:  # a statement granted only when its parameter is set
+            policy = policy["Fn::If"][1]
+        if "Ref" in policy:
+            statements += TEMPLATE.resources[policy["Ref"]]["Properties"]["PolicyDocument"]["Statement"]
+        else:
+            statements += policy["Statement"]
+    return statements

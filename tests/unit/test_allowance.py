@@ -17,7 +17,7 @@ from drmtoken.core.allowance import Shard, plan_move, spread, used_up
 from drmtoken.core.drm import Drm, profile
 from drmtoken.core.errors import ApiError
 from drmtoken_cli.admin_store import AdminStore
-from tests.unit.test_template import policy_statements
+from tests.support.lambdas import policy_statements
 
 WIDEVINE = profile(Drm.WIDEVINE)
 LIMIT = 12

@@ -12,7 +12,7 @@ import pytest
 from drmtoken.apigw.responses import render_html_error
 from drmtoken.core.drm import Drm
 from drmtoken.core.errors import ERRORS
-from tests.support.lambdas import FUNCTIONS, TEMPLATE
+from tests.support.lambdas import FUNCTIONS, TEMPLATE, policy_statements
 
 RESOURCES: dict[str, Any] = TEMPLATE.resources
 
@@ -123,19 +123,6 @@ def test_records_expire_and_serve_the_cookie_query() -> None:
     assert records["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
     (index,) = records["GlobalSecondaryIndexes"]
     assert [k["AttributeName"] for k in index["KeySchema"]] == ["cookieKey", "sk"]
-
-
-def policy_statements(function: str) -> list[dict[str, Any]]:
-    """Every statement a function's Policies grant, inline or through a managed policy of the template."""
-    statements: list[dict[str, Any]] = []
-    for policy in RESOURCES[function]["Properties"].get("Policies", []):
-        if "Fn::If" in policy:  # a statement granted only when its parameter is set
-            policy = policy["Fn::If"][1]
-        if "Ref" in policy:
-            statements += RESOURCES[policy["Ref"]]["Properties"]["PolicyDocument"]["Statement"]
-        else:
-            statements += policy["Statement"]
-    return statements
 
 
 def test_every_function_has_exactly_the_permissions_of_its_adapters() -> None:
