@@ -1,6 +1,10 @@
 # Everything a developer or CI needs, from nothing. See README.md.
-PYTHON ?= python3.11
-VENV := .venv
+# Python: the newest CPython 3.13, 3.12 or 3.11 found (tools/find-python), or the one named by PYTHON=.
+PYTHON_BIN := $(shell PYTHON='$(PYTHON)' tools/find-python)
+PYTHON_VERSION := $(if $(PYTHON_BIN),$(shell $(PYTHON_BIN) -c 'import sys; print(sys.version.split()[0])'))
+# The functions' Lambda runtime (template.yaml); sam build needs this Python to build the layer.
+LAMBDA_PYTHON := 3.13
+VENV ?= .venv
 BIN := $(VENV)/bin
 SAM := .tools/sam/bin/sam
 CHECKOV := .tools/checkov/bin/checkov
@@ -8,21 +12,29 @@ DYNAMODB_LOCAL := tools/dynamodb-local/node_modules/amplify-dynamodb-simulator/e
 SHAKA := tools/shaka-player/node_modules/shaka-player/dist/shaka-player.compiled.js
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install run test unit integration lint format bench build validate check-layer check clean browser-deps
+.PHONY: install run test unit integration lint format bench build validate check-layer check clean browser-deps python
 
 install: $(VENV)/.installed-dev
 
+## python: say which Python the commands use, or what to install when there is none
+python:
+	@test -n "$(PYTHON_BIN)" || { echo "make: no Python 3.11 to 3.13 to run on (see above); install one, or give PYTHON=" >&2; exit 1; }
+	@echo "make: Python $(PYTHON_VERSION) ($(PYTHON_BIN)), virtualenv $(VENV)"
+
+# The virtualenv belongs to one Python: another one (PYTHON=, or a newer one installed) makes it anew.
+$(VENV)/.python-$(PYTHON_VERSION): | python
+	rm -rf $(VENV)
+	$(PYTHON_BIN) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	touch $@
+
 # What running needs (the service, the CLI, the embedded engine, the demo's packager), and on
 # top of it what developing and testing need: `make run` installs only the first.
-$(VENV)/.installed-run: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+$(VENV)/.installed-run: pyproject.toml $(VENV)/.python-$(PYTHON_VERSION)
 	$(BIN)/pip install --quiet -e '.[local]'
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.python-$(PYTHON_VERSION)
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed-run
 
@@ -42,31 +54,31 @@ browser-deps: $(SHAKA)
 	else echo "browser-deps: chromium, chromium-driver or ffmpeg missing and no root apt: the browser test will be skipped"; fi
 
 # checkov and SAM each get a virtualenv of their own: their pins clash with the project's.
-$(CHECKOV):
-	$(PYTHON) -m venv .tools/checkov
+$(CHECKOV): | python
+	$(PYTHON_BIN) -m venv .tools/checkov
 	.tools/checkov/bin/pip install --quiet --upgrade pip
 	.tools/checkov/bin/pip install --quiet 'checkov>=3.2,<4'
 
-$(SAM):
-	$(PYTHON) -m venv .tools/sam
+$(SAM): | python
+	$(PYTHON_BIN) -m venv .tools/sam
 	.tools/sam/bin/pip install --quiet --upgrade pip
 	.tools/sam/bin/pip install --quiet 'aws-sam-cli>=1.170,<2'
 
 ## run: the whole API on http://127.0.0.1:3000 with an embedded database and a demo customer
-run: $(VENV)/.installed-run browser-deps
+run: python $(VENV)/.installed-run browser-deps
 	$(BIN)/drmtoken serve
 
 ## test: unit (moto), property, checkov and integration tests (DynamoDB Local), installing what they need
-test: install $(DYNAMODB_LOCAL) $(CHECKOV) browser-deps
+test: python install $(DYNAMODB_LOCAL) $(CHECKOV) browser-deps
 	$(BIN)/pytest
 
-unit: install $(CHECKOV)
+unit: python install $(CHECKOV)
 	$(BIN)/pytest tests/unit
 
-integration: install $(DYNAMODB_LOCAL)
+integration: python install $(DYNAMODB_LOCAL)
 	$(BIN)/pytest tests/integration
 
-lint: install
+lint: python install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -77,14 +89,17 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install $(DYNAMODB_LOCAL)
+bench: python install $(DYNAMODB_LOCAL)
 	$(BIN)/python -m bench
 
 validate: $(SAM)
 	$(SAM) validate --lint
 
+# BuildMethod python$(LAMBDA_PYTHON) makes sam look for python$(LAMBDA_PYTHON) on PATH: put the one found first.
 build: $(SAM)
-	$(SAM) build
+	@LAMBDA_BIN=$$(PYTHON= tools/find-python $(LAMBDA_PYTHON)) || { echo "make build: the functions run on Python $(LAMBDA_PYTHON); install it to build them" >&2; exit 1; }; \
+	  echo "make build: layer and functions for python$(LAMBDA_PYTHON) with $$LAMBDA_BIN"; \
+	  PATH="$$(dirname $$LAMBDA_BIN):$$PATH" $(SAM) build
 
 ## check-layer: the built layer holds python/drmtoken/ with only what the functions import, and its dependencies
 check-layer: build
@@ -95,4 +110,4 @@ check-layer: build
 check: lint test validate check-layer
 
 clean:
-	rm -rf $(VENV) .tools .aws-sam tools/dynamodb-local/node_modules tools/shaka-player/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-* .bench .tools .aws-sam tools/dynamodb-local/node_modules tools/shaka-player/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import calls, coldstart, fullpath, hotspots, keys, refusals, rights, service
+from bench import calls, coldstart, fullpath, hotspots, keys, refusals, rights, runtimes, service
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 SERVICE_CALLS = 5000
@@ -120,6 +120,17 @@ def main() -> int:
         figures.append(figure(f"{name} import", cold[name]["import_ms"], "ms"))
         figures.append(figure(f"{name} import / import boto3", cold[name]["import_ms"] / boto3_ms, "x", 1.5))
         figures.append(figure(f"{name} resident memory after import", cold[name]["rss_mb"], "MB", 80))
+
+    print(f"cold start per Python (the Lambda runtime's choice): {COLD_START_REPEATS} runs each ...", file=sys.stderr)
+    for version, per_python in runtimes.measure(COLD_START_REPEATS).items():
+        if isinstance(per_python, str):  # not on this machine: said, never silently left out
+            figures.append(
+                {"name": f"python{version}: {per_python}", "value": 0, "unit": "", "target": None, "met": None}
+            )
+            continue
+        figures.append(figure(f"python{version}: widevine handler import", per_python["import_ms"], "ms"))
+        figures.append(figure(f"python{version}: import + first answer", per_python["first_answer_ms"], "ms"))
+        figures.append(figure(f"python{version}: resident memory after import", per_python["rss_mb"], "MB", 80))
 
     print("DynamoDB calls per request ...", file=sys.stderr)
     expected = {"success": 1, "validation failure": 0, "auth failure": 1, "allowance used up": 1}

@@ -51,12 +51,18 @@ SUBJECTS = {
 }
 
 
-def probe(paths: list[str], module: str, code: str | None = None) -> tuple[float, float]:
-    """(seconds, resident MB after import) in a new interpreter."""
+def probe(
+    paths: list[str], module: str, code: str | None = None, python: str = "", packages: list[str] | None = None
+) -> tuple[float, float]:
+    """(seconds, resident MB after import) in a new interpreter: ``python`` (this one by default) and its packages."""
     code = code or _PROBE.format(paths=paths, module=module)
     env = {"POWERTOOLS_TRACE_DISABLED": "true", "PATH": "/usr/bin:/bin"}
     out = subprocess.run(
-        [sys.executable, "-S", "-c", _site(code)], capture_output=True, text=True, env=env, check=False
+        [python or sys.executable, "-S", "-c", _site(code, packages)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     if out.returncode != 0:
         raise RuntimeError(f"cold start probe failed: {out.stderr[-2000:]}")
@@ -64,12 +70,12 @@ def probe(paths: list[str], module: str, code: str | None = None) -> tuple[float
     return float(seconds), int(rss_kb) / 1024
 
 
-def _site(code: str) -> str:
+def _site(code: str, packages: list[str] | None = None) -> str:
     # -S skips site so that nothing but the probe is imported before timing; add site-packages back by hand.
     import site
 
-    packages = json.dumps(site.getsitepackages())
-    return f"import sys; sys.path.extend({packages})\n{code}"
+    where = json.dumps(site.getsitepackages() if packages is None else packages)
+    return f"import sys; sys.path.extend({where})\n{code}"
 
 
 def first_request_code() -> str:

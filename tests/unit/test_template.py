@@ -14,6 +14,7 @@ from drmtoken.core.drm import Drm
 from drmtoken.core.errors import ERRORS
 from tests.support.lambdas import FUNCTIONS, TEMPLATE, policy_statements
 
+ROOT = Path(__file__).resolve().parents[2]
 RESOURCES: dict[str, Any] = TEMPLATE.resources
 
 
@@ -53,11 +54,16 @@ def test_the_key_provider_takes_only_signed_requests() -> None:
     assert all("Auth" not in e["Properties"] for f in others for e in f["Properties"]["Events"].values())
 
 
-def test_functions_share_the_layer_built_as_python311() -> None:
+def test_functions_share_the_layer_built_for_their_runtime() -> None:
+    """One runtime, chosen in docs/architecture.md; the layer is built by that Python and declared for it."""
+    runtime = TEMPLATE.document["Globals"]["Function"]["Runtime"]
+    assert runtime == "python3.13"
     layer = RESOURCES["DrmTokenLayer"]
-    assert layer["Metadata"]["BuildMethod"] == "python3.11"
+    assert layer["Metadata"]["BuildMethod"] == runtime
+    assert layer["Properties"]["CompatibleRuntimes"] == [runtime]
     assert TEMPLATE.document["Globals"]["Function"]["Layers"] == [{"Ref": "DrmTokenLayer"}]
-    assert TEMPLATE.document["Globals"]["Function"]["Runtime"] == "python3.11"
+    assert all("Runtime" not in RESOURCES[name]["Properties"] for name in FUNCTIONS)  # none differs
+    assert f"LAMBDA_PYTHON := {runtime.removeprefix('python')}" in (ROOT / "Makefile").read_text()
 
 
 def test_unknown_path_is_404_with_code_1000_in_both_formats() -> None:
