@@ -226,20 +226,25 @@ class AdminStore:
         self, customer_id: str, expression: str, names: dict[str, str], values: dict[str, Any] | None
     ) -> None:
         """The same update on every shard item, in one transaction."""
+        self._transact_over_shards(
+            customer_id,
+            lambda items: [self._update(customer_id, index, expression, names, values) for index in range(len(items))],
+        )
 
-        def update(index: int) -> dict[str, Any]:
-            update: dict[str, Any] = {
-                "TableName": self.customers_table,
-                "Key": shard_key(customer_id, index),
-                "UpdateExpression": expression,
-                "ConditionExpression": f"attribute_exists({CUSTOMER_ID})",
-                "ExpressionAttributeNames": names,
-            }
-            if values:
-                update["ExpressionAttributeValues"] = values
-            return {"Update": update}
-
-        self._transact_over_shards(customer_id, lambda items: [update(index) for index in range(len(items))])
+    def _update(
+        self, customer_id: str, index: int, expression: str, names: dict[str, str], values: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """A transaction's update of one shard item that must exist."""
+        update: dict[str, Any] = {
+            "TableName": self.customers_table,
+            "Key": shard_key(customer_id, index),
+            "UpdateExpression": expression,
+            "ConditionExpression": f"attribute_exists({CUSTOMER_ID})",
+            "ExpressionAttributeNames": names,
+        }
+        if values:
+            update["ExpressionAttributeValues"] = values
+        return {"Update": update}
 
     def _shard_items(self, customer_id: str) -> list[dict[str, Any]]:
         items = self.accounts.shard_items(customer_id)
@@ -276,16 +281,7 @@ class AdminStore:
         expression = " ".join(
             part for part in (sets and "SET " + ", ".join(sets), removes and "REMOVE " + ", ".join(removes)) if part
         )
-        update: dict[str, Any] = {
-            "TableName": self.customers_table,
-            "Key": shard_key(customer_id, index),
-            "UpdateExpression": expression,
-            "ConditionExpression": f"attribute_exists({CUSTOMER_ID})",
-            "ExpressionAttributeNames": names,
-        }
-        if bound:
-            update["ExpressionAttributeValues"] = bound
-        return {"Update": update}
+        return self._update(customer_id, index, expression, names, bound)
 
     def _new_shard(self, customer_id: str, index: int, attributes: dict[str, Any]) -> dict[str, Any]:
         """A new shard item with ``attributes`` (None left out) and nothing counted yet."""
