@@ -10,7 +10,6 @@ import contextlib
 import hashlib
 import random
 import time
-from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -56,12 +55,11 @@ SPENT_SECONDS = 1.0
 class DynamoAccounts:
     """``AccountGate`` on the customers table, over the customer's shard items (docs/data-model.md, "Shards")."""
 
-    def __init__(self, client: Any, customers_table: str, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, client: Any, customers_table: str) -> None:
         self.client = client
         self.customers_table = customers_table
-        self.clock = clock
-        self._shard_counts: dict[str, tuple[int, float]] = {}  # customer id -> (shards, when read)
-        self._spent: dict[tuple[str, str], float] = {}  # (customer id, environment) -> when found used up
+        self._shard_counts = Remembered(SHARD_COUNT_SECONDS)  # (customer id,) -> shards charged
+        self._spent = Remembered(SPENT_SECONDS)  # (customer id, environment) -> True: the allowance was used up
 
     def charge(
         self, authenticator: Authenticator, environment: str, drm: DrmProfile, drm_enabled: bool, request_token: str
@@ -91,48 +89,45 @@ class DynamoAccounts:
             if refused_item is None:
                 return shard
             if not refused_item and shard != 0:  # fewer shards than remembered: ask again, charge the first
-                self._shard_counts.pop(customer_id, None)
+                self._shard_counts.forget((customer_id,))
                 shard = 0
                 continue
             account = account_from_item(refused_item) if refused_item else None
             code = refusal_of(account, authenticator.secret_hash, environment, drm, drm_enabled)
             if code is None:  # the shard gained room since the check (a move): charge it again
                 continue
-            if code != -2019 or not self._make_room(customer_id, environment, shard, refused_item, request_token):
+            if code != -2019 or not self._make_room(customer_id, environment, shard, refused_item):
                 raise ApiError(code)
         raise DependencyError("the allowance kept moving under the charge")
 
     def shard_count(self, customer_id: str) -> int:
         """How many shards this customer's requests charge: read once a minute per function instance."""
-        known = self._shard_counts.get(customer_id)
-        if known is not None and self.clock() - known[1] < SHARD_COUNT_SECONDS:
-            return known[0]
-        item = call(
-            self.client,
-            "get_item",
-            TableName=self.customers_table,
-            Key=customer_key(customer_id),
-            ProjectionExpression="#shards",
-            ExpressionAttributeNames={"#shards": SHARDS},
-        ).get("Item", {})
-        shards = shard_counts(item)[0]
-        self._shard_counts[customer_id] = (shards, self.clock())
+
+        def load() -> int:  # an unknown customer's 1 is kept too: a stranger costs what a wrong secret costs
+            item = call(
+                self.client,
+                "get_item",
+                TableName=self.customers_table,
+                Key=customer_key(customer_id),
+                ProjectionExpression="#shards",
+                ExpressionAttributeNames={"#shards": SHARDS},
+            ).get("Item", {})
+            return shard_counts(item)[0]
+
+        shards: int = self._shard_counts.get((customer_id,), load)
         return shards
 
-    def _make_room(
-        self, customer_id: str, environment: str, spent: int, spent_item: dict[str, Any], request_token: str
-    ) -> bool:
+    def _make_room(self, customer_id: str, environment: str, spent: int, spent_item: dict[str, Any]) -> bool:
         """Move budget to the spent shard; False when the allowance is spent as a whole (then -2019)."""
         shard_items = shard_counts(spent_item)[1]
         if shard_items == 1:  # the one shard is the whole allowance
             return False
-        spent_at = self._spent.get((customer_id, environment))
-        if spent_at is not None and self.clock() - spent_at < SPENT_SECONDS:
+        if self._spent.known((customer_id, environment)):
             return False  # refusals after the last token read nothing more for a moment
         items = self.shard_items(customer_id)
         shards = [shard_of(item, index, environment) for index, item in enumerate(items)]
         if used_up(shards, allowance_of(items[0], environment)):
-            self._spent[(customer_id, environment)] = self.clock()
+            self._spent.keep((customer_id, environment), True)
             return False
         move = plan_move(shards, spent)
         if move is not None:
