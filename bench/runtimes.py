@@ -3,7 +3,7 @@
 For each of 3.11, 3.12 and 3.13 found on this machine (``tools/find-python``), a virtualenv
 under ``.bench/`` holds what a function has on Lambda: the layer's requirements and boto3
 (the runtime's own). The probes of ``bench.coldstart`` then run in that interpreter: the
-handler's import, import + first answer, and resident memory after import.
+handler's import, import + first answer, resident memory after import, and a warm answer.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from bench import coldstart
 ROOT = Path(__file__).resolve().parents[1]
 VERSIONS = ("3.11", "3.12", "3.13")
 REQUIREMENTS = ROOT / "layers" / "drmtoken" / "requirements.txt"
+WARM_REQUESTS = 2000  # per probe: a warm instance's answers, DynamoDB stubbed
 
 
 def interpreter(version: str) -> str | None:
@@ -65,6 +66,7 @@ def measure(repeats: int) -> dict[str, dict[str, float] | str]:
     results: dict[str, dict[str, float] | str] = {}
     paths, module = coldstart.SUBJECTS["widevine handler"]
     first_request = coldstart.first_request_code()
+    warm_requests = coldstart.first_request_code(WARM_REQUESTS)
     for version in VERSIONS:
         python = interpreter(version)
         if python is None:
@@ -75,9 +77,11 @@ def measure(repeats: int) -> dict[str, dict[str, float] | str]:
         where = site_packages(executable)
         imports = [coldstart.probe(paths, module, python=executable, packages=where) for _ in range(repeats)]
         firsts = [coldstart.probe([], "", first_request, python=executable, packages=where)[0] for _ in range(repeats)]
+        warm = [coldstart.probe([], "", warm_requests, python=executable, packages=where)[0] for _ in range(3)]
         results[version] = {
             "import_ms": statistics.median(run[0] for run in imports) * 1000,
             "first_answer_ms": statistics.median(firsts) * 1000,
             "rss_mb": statistics.median(run[1] for run in imports),
+            "warm_answer_ms": statistics.median(warm) * 1000,
         }
     return results
