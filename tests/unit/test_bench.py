@@ -8,7 +8,7 @@ from unittest import mock
 
 import pytest
 
-from bench import calls, hotspots, keys, refusals, rights, service
+from bench import calls, coldstart, hotspots, keys, refusals, rights, service
 from drmtoken import runtime
 from drmtoken.adapters import aws
 
@@ -70,3 +70,10 @@ def test_hot_items_are_counted_from_the_code_s_own_writes() -> None:
     licenses = hotspots.record_licenses(4000, max_uses=True)
     per_thousand, key = hotspots.hottest_per_thousand(licenses)
     assert key.startswith("partition live#") and per_thousand < 60  # one write per record, over 32 buckets
+
+
+def test_a_cold_start_probe_answers_and_times_warm_answers_too(bench_environment: None) -> None:
+    """The probe the per-Python comparison runs, here in this interpreter: a first answer, then warm ones."""
+    first, _ = coldstart.probe([], "", coldstart.first_request_code())
+    warm, _ = coldstart.probe([], "", coldstart.first_request_code(warm_requests=50))
+    assert 0 < warm < first and warm < 0.05  # a warm answer is well under the first one's imports
