@@ -4,26 +4,21 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from moto import mock_aws
 
-from drmtoken import runtime
 from drmtoken.adapters import aws
 from drmtoken.adapters.dynamodb import DynamoAccounts
 from drmtoken.adapters.items import issued_attr, limit_attr, shard_key
 from drmtoken.core.account import Authenticator
 from drmtoken.core.drm import Drm, profile
 from drmtoken.core.errors import ApiError
-from drmtoken.issue.service import issue_token
 from drmtoken_cli.admin_store import AdminStore, CustomerNotFound
 from tests.support.cli import drmtoken
-from tests.support.lambdas import TEMPLATE
-from tests.support.requests import widevine
+from tests.support.lambdas import TEMPLATE, tokens_in_parallel
 
 pytestmark = pytest.mark.integration
 WIDEVINE = profile(Drm.WIDEVINE)
@@ -189,15 +184,7 @@ def test_shard_counts_out_of_range_change_nothing(store: AdminStore) -> None:
 
 
 def test_300_parallel_requests_with_8_shards_issue_exactly_the_limit(local_store: AdminStore) -> None:
-    authenticator = customer(local_store, 100, 8)
-    warm = runtime.get_runtime()
-    params = {name: [value] for name, value in widevine(authenticator)}
-
-    def request(_: int) -> int:
-        return issue_token(Drm.WIDEVINE, params, warm, time.time()).code  # 0 when issued
-
-    with ThreadPoolExecutor(max_workers=32) as pool:
-        outcomes = list(pool.map(request, range(300)))
+    outcomes = tokens_in_parallel(customer(local_store, 100, 8), 300)
     assert outcomes.count(0) == 100, {code: outcomes.count(code) for code in set(outcomes)}
     assert outcomes.count(-2019) == 200
     assert local_store.get_customer("acme").issued["test"] == 100

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from drmtoken import runtime
-from drmtoken.core.drm import Drm
-from drmtoken.issue.service import issue_token
 from drmtoken_cli.admin_store import AdminStore
 from drmtoken_cli.devserver.net import free_port
 from tests.support.apigw import rest_event
 from tests.support.cli import drmtoken
-from tests.support.lambdas import WV_PATH, error_of, invoke
+from tests.support.lambdas import WV_PATH, error_of, invoke, tokens_in_parallel
 from tests.support.requests import widevine
 
 pytestmark = pytest.mark.integration
@@ -28,14 +25,7 @@ def acme(local_store: AdminStore) -> str:
 
 
 def test_200_parallel_requests_issue_exactly_the_limit(acme: str, local_env: dict[str, str]) -> None:
-    warm = runtime.get_runtime()
-    params = {name: [value] for name, value in widevine(acme)}
-
-    def request(_: int) -> int:
-        return issue_token(Drm.WIDEVINE, params, warm, time.time()).code  # 0 when issued
-
-    with ThreadPoolExecutor(max_workers=32) as pool:
-        outcomes = list(pool.map(request, range(200)))
+    outcomes = tokens_in_parallel(acme, 200)
     assert outcomes.count(0) == 50
     assert outcomes.count(-2019) == 150
     shown = drmtoken(

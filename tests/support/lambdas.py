@@ -55,3 +55,19 @@ def policy_statements(function: str) -> list[dict[str, Any]]:
         else:
             statements += policy["Statement"]
     return statements
+
+
+def tokens_in_parallel(authenticator: str, count: int, workers: int = 32) -> list[int]:
+    """``count`` Widevine token requests at once through one warm function: each one's code (0: issued)."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from drmtoken import runtime
+    from drmtoken.core.drm import Drm
+    from drmtoken.issue.service import issue_token
+    from tests.support.requests import widevine
+
+    warm = runtime.get_runtime()
+    params = {name: [value] for name, value in widevine(authenticator)}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda _: issue_token(Drm.WIDEVINE, params, warm, time.time()).code, range(count)))
