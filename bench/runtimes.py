@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -24,16 +25,11 @@ WARM_REQUESTS = 2000  # per probe: a warm instance's answers, DynamoDB stubbed
 
 
 def interpreter(version: str) -> str | None:
-    found = subprocess.run(
-        [str(ROOT / "tools" / "find-python"), version], capture_output=True, text=True, check=False, env=_no_python()
-    )
+    """The Python ``version`` tools/find-python finds (PYTHON= set for make must not choose it), or None."""
+    environment = {name: value for name, value in os.environ.items() if name != "PYTHON"}
+    find = [str(ROOT / "tools" / "find-python"), version]
+    found = subprocess.run(find, capture_output=True, text=True, check=False, env=environment)
     return found.stdout.strip() or None
-
-
-def _no_python() -> dict[str, str]:
-    import os
-
-    return {name: value for name, value in os.environ.items() if name != "PYTHON"}
 
 
 def lambda_like_environment(version: str, python: str) -> str:

@@ -71,7 +71,8 @@ class DynamoAccounts:
         attempt: when an answer is lost or late and botocore sends it again, DynamoDB
         recognises the token for 10 minutes and does not count it twice. It costs 2 write
         units instead of 1; a plain ``UpdateItem`` retried after a lost answer counted the
-        same request up to three times. IAM-wise it needs only UpdateItem.
+        same request up to three times. IAM-wise a charge needs only UpdateItem (a move
+        reads the shards with BatchGetItem).
 
         The shard is picked at random. When its budget is spent while other shards have
         room, budget moves to it (``_make_room``) and it is charged again; -2019 only when
@@ -137,9 +138,7 @@ class DynamoAccounts:
 
     def shard_items(self, customer_id: str) -> list[dict[str, Any]]:
         """Every shard item of the customer, the customer's own first, read consistently; [] when unknown."""
-        base = call(
-            self.client, "get_item", TableName=self.customers_table, Key=customer_key(customer_id), ConsistentRead=True
-        ).get("Item")
+        base = self._own_item(customer_id)
         if not base:
             return []
         count = shard_counts(base)[1]
@@ -161,10 +160,14 @@ class DynamoAccounts:
 
     def account(self, customer_id: str) -> Account | None:
         """The customer's own item: status, entitlements and authenticators (every shard carries the same)."""
-        item = call(
+        item = self._own_item(customer_id)
+        return account_from_item(item) if item else None
+
+    def _own_item(self, customer_id: str) -> dict[str, Any] | None:
+        item: dict[str, Any] | None = call(
             self.client, "get_item", TableName=self.customers_table, Key=customer_key(customer_id), ConsistentRead=True
         ).get("Item")
-        return account_from_item(item) if item else None
+        return item
 
     def refund(self, customer_id: str, environment: str, request_token: str, shard: int = 0) -> None:
         """Give back the token counted on ``shard`` for ``request_token``'s request; idempotent like the charge."""
