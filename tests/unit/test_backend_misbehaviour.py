@@ -121,10 +121,13 @@ def test_a_back_end_quoting_the_key_reaches_neither_the_player_nor_the_log(
     assert [s for s in spellings if s.lower() in (logged + fp["body"] + wv["body"]).lower()] == []
 
 
+@pytest.mark.parametrize("ending", [b"", b"10", b"CLOSE"])  # kept alive, HTTP/1.0, Connection: close
 def test_a_back_end_trickling_its_answer_is_503_within_the_functions_time_with_the_use_back(
-    authenticator: str, back_ends: tuple[WidevineStandIn, KsmStandIn]
+    authenticator: str, back_ends: tuple[WidevineStandIn, KsmStandIn], ending: bytes
 ) -> None:
-    for route, path, body in (("fp", FP_PATH, b"TRICKLE"), ("wv", WV_PATH, b"TRICKLE" + CHALLENGE)):
+    """An answer that says the connection will close hands its socket to the response: the deadline still holds."""
+    marker = b"TRICKLE" + ending
+    for route, path, body in (("fp", FP_PATH, marker), ("wv", WV_PATH, marker + CHALLENGE)):
         url = url_of(authenticator, path, maxUses="1")
         started = time.monotonic()
         response = redeem(url, route, body, timeout_seconds=3.5)  # 1.5 s for the back end, 2 s kept back

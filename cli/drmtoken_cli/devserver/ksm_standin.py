@@ -10,7 +10,8 @@ SPCs drive its failures as a real KSM's would fail, or misbehave: ``ERROR:<text>
 ``{"error": text}``, ``KEYLEAK`` an error quoting the key and IV it was given (hex both
 cases, base64, base64url), ``GARBAGE`` something that is not JSON, ``HTTP:<code>`` a good
 CKC with that status, ``SLOW`` answers after longer than any client waits, ``TRICKLE`` a
-good CKC a byte every half second, ``HUGE`` an 8 MiB CKC, ``DEEP`` JSON 3,000 levels deep.
+good CKC a byte every half second (``TRICKLE10`` as HTTP/1.0, ``TRICKLECLOSE`` with
+``Connection: close``), ``HUGE`` an 8 MiB CKC, ``DEEP`` JSON 3,000 levels deep.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import re
 import time
 from typing import Any
 
-from .standin import LoopbackService, Trickle, deep_json
+from .standin import LoopbackService, Trickle, deep_json, trickle
 
 SLOW_SECONDS = 7.0  # past the client's 5 s read timeout
 _HEX16 = re.compile(r"[0-9a-f]{32}")
@@ -85,7 +86,7 @@ class KsmStandIn(LoopbackService):
         if spc.startswith(b"DEEP"):
             return 200, deep_json()
         if spc.startswith(b"TRICKLE"):
-            return 200, Trickle(ckc)
+            return 200, trickle(spc, ckc)
         if spc.startswith(b"SLOW"):
             time.sleep(SLOW_SECONDS)
         return 200, ckc

@@ -22,6 +22,18 @@ class Trickle:
 
     payload: bytes
     seconds: float = 0.5
+    ending: str = ""  # "": HTTP/1.1 kept alive; HTTP_10: an HTTP/1.0 answer; CLOSE: HTTP/1.1 with Connection: close
+
+
+HTTP_10 = "HTTP/1.0"
+CLOSE = "close"
+
+
+def trickle(marker: bytes, payload: bytes) -> Trickle:
+    """The trickle a ``TRICKLE`` marker asks for: ``TRICKLE10`` answers HTTP/1.0, ``TRICKLECLOSE`` closes after it."""
+    rest = marker[len(b"TRICKLE") :]
+    ending = HTTP_10 if rest.startswith(b"10") else CLOSE if rest.startswith(b"CLOSE") else ""
+    return Trickle(payload, ending=ending)
 
 
 def deep_json(levels: int = 3000) -> bytes:
@@ -72,10 +84,16 @@ class LoopbackService:
                     self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 )
                 payload = answer.payload if isinstance(answer, Trickle) else answer
+                ending = answer.ending if isinstance(answer, Trickle) else ""
                 try:
+                    if ending == HTTP_10:
+                        self.protocol_version = HTTP_10  # the status line, and the connection closes after
                     self.send_response_only(status)
                     self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(payload)))
+                    if ending:
+                        self.send_header("Connection", "close")
+                        self.close_connection = True
                     self.end_headers()
                     if isinstance(answer, Trickle):
                         for index in range(len(payload)):

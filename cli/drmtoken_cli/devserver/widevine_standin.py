@@ -11,7 +11,8 @@ Challenges drive its failures the way a real one would fail, or misbehave:
 ``STATUS:<NAME>`` answers that status, ``HTTP:<code>`` that HTTP status with no JSON,
 ``OKWITH:<code>`` a good license with that HTTP status, ``EMPTY`` OK with an empty license,
 ``HUGE`` an 8 MiB license, ``DEVICE`` device fields of 300 KiB and control characters,
-``DEEP`` JSON 3,000 levels deep, ``TRICKLE`` a good answer a byte every half second,
+``DEEP`` JSON 3,000 levels deep, ``TRICKLE`` a good answer a byte every half second
+(``TRICKLE10`` as HTTP/1.0, ``TRICKLECLOSE`` with ``Connection: close``),
 ``SLOW`` answers after longer than any client waits. ``08 04`` is a service-certificate
 request; anything else that is not a license request (a SignedMessage of type
 LICENSE_REQUEST, ``08 01 12``) gets ``INVALID_LICENSE_CHALLENGE``, as from the real service.
@@ -27,7 +28,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from .standin import LoopbackService, Trickle, deep_json
+from .standin import LoopbackService, Trickle, deep_json, trickle
 
 TEST_PROVIDER = "widevine_test"
 TEST_KEY = bytes.fromhex("1ae8ccd0e7985cc0b6203a55855a1034afc252980e970ca90e5202689f947ab9")
@@ -121,7 +122,7 @@ class WidevineStandIn(LoopbackService):
         if challenge.startswith(b"DEEP"):
             return 200, deep_json()
         if challenge.startswith(b"TRICKLE"):
-            return 200, Trickle(json.dumps(good).encode())
+            return 200, trickle(challenge, json.dumps(good).encode())
         if not challenge.startswith(LICENSE_REQUEST):
             return 200, {"status": "INVALID_LICENSE_CHALLENGE"}
         return None

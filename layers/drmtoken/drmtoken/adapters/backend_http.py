@@ -31,26 +31,38 @@ _calling = threading.local()  # the call this thread is making, so its connectio
 
 @dataclass
 class _Call:
-    connection: Any = None
+    sock: Any = None
     cut: bool = False
 
     def cut_off(self) -> None:
         """At the deadline: shut the socket, so whatever read is waiting returns now."""
         self.cut = True
-        sock = getattr(self.connection, "sock", None)
-        if sock is not None:
+        if self.sock is not None:
             with contextlib.suppress(OSError):  # already closed
-                sock.shutdown(socket.SHUT_RDWR)
+                self.sock.shutdown(socket.SHUT_RDWR)
 
 
 class _Watched:
-    """A connection that tells the call under way which connection it is, so the watchdog can shut it."""
+    """A connection that tells the call under way which socket it uses, so the watchdog can shut it.
+
+    The socket itself is kept, not the connection: when an answer says the connection will
+    close (HTTP/1.0, ``Connection: close``), http.client hands the socket to the response and
+    the connection forgets it, while the body is still being read.
+    """
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]  # the connection class beside it
+        self._watch()
 
     def request(self, *args: Any, **kwargs: Any) -> Any:
+        self._watch()  # a kept-alive connection from the pool is connected already
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+    def _watch(self) -> None:
         call = getattr(_calling, "call", None)
-        if call is not None:
-            call.connection = self
-        return super().request(*args, **kwargs)  # type: ignore[misc]  # the connection class beside it
+        sock = getattr(self, "sock", None)
+        if call is not None and sock is not None:
+            call.sock = sock
 
 
 class _WatchedHTTP(_Watched, HTTPConnection):
