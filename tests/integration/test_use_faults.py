@@ -87,6 +87,23 @@ def test_reservation_answers_lost_then_the_retry_has_the_use(
     assert uses_taken(local_env) == 1
 
 
+def test_a_settle_whose_answers_are_all_lost_leaves_the_retry_its_license(
+    one_use: str, local_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The settle lands and its three answers are lost: 503, the use given back, the retry licensed, one use."""
+    with AnswerDropper(local_env["AWS_ENDPOINT_URL_DYNAMODB"], ("UpdateItem",), count=3, skip=1) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.endpoint)
+        runtime.reset()
+        lost = invoke(license_request(one_use))  # the reservation passes; every try of its settle is answered by none
+    assert proxy.dropped == 3 and error_of(lost)[:2] == (503, -2030)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", local_env["AWS_ENDPOINT_URL_DYNAMODB"])
+    runtime.reset()
+    assert uses_taken(local_env) == 0  # the settled use was never delivered: it came back
+    assert invoke(license_request(one_use))["statusCode"] == 200
+    assert uses_taken(local_env) == 1
+    assert error_of(invoke(license_request(one_use, "198.51.100.1")))[:2] == (403, -4010)  # maxUses holds
+
+
 def test_one_lost_answer_is_retried_by_botocore_and_the_license_is_answered(
     one_use: str, local_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

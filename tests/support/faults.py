@@ -3,7 +3,9 @@
 ``AnswerDropper`` is a loopback HTTP proxy in front of a DynamoDB endpoint: it forwards
 every request, and for the first ``count`` calls of the given operations it lets the engine
 execute the call (the write commits) but closes the client's connection instead of
-passing the answer on, as a lost packet or a reset connection would.
+passing the answer on, as a lost packet or a reset connection would. ``skip`` lets that
+many of those calls through first (to lose the answers of a later call, a settle after its
+reservation).
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 
 class AnswerDropper(LoopbackService):
-    def __init__(self, upstream: str, operations: tuple[str, ...], count: int = 1) -> None:
+    def __init__(self, upstream: str, operations: tuple[str, ...], count: int = 1, skip: int = 0) -> None:
         self.upstream = urlsplit(upstream)
         self.targets = {f"DynamoDB_20120810.{operation}" for operation in operations}
         self.to_drop = count
+        self.to_skip = skip
         self.seen: list[str] = []  # X-Amz-Target of every forwarded call, in order
         self.dropped = 0
         self._lock = threading.Lock()
@@ -37,7 +40,9 @@ class AnswerDropper(LoopbackService):
     def _should_drop(self, target: str) -> bool:
         with self._lock:
             self.seen.append(target)
-            if target in self.targets and self.dropped < self.to_drop:
+            if target in self.targets and self.to_skip:
+                self.to_skip -= 1
+            elif target in self.targets and self.dropped < self.to_drop:
                 self.dropped += 1
                 return True
             return False

@@ -111,12 +111,17 @@ class DynamoUses:
         return Settled.YES if failed is None else Settled.LOST
 
     def give_back(self, token_id: str, reservation: str, attempt: str) -> None:
+        """The owner gives its use back, once: held by it, or settled by it.
+
+        Settled by it too: a settle that landed while all its answers were lost left this
+        attempt with no license to answer, so the use it settled was never delivered.
+        """
         self._update(
             token_id,
             "REMOVE #held ADD #uses :minus",
-            "#held = :attempt",  # the owner gives it back, once
+            "#held = :attempt OR #held = :done",
             {"#held": HELD_PREFIX + reservation, "#uses": USES},
-            {":attempt": {"S": attempt}, ":minus": {"N": "-1"}},
+            {":attempt": {"S": attempt}, ":done": {"S": SETTLED_PREFIX + attempt}, ":minus": {"N": "-1"}},
         )
 
     def _update(
