@@ -24,7 +24,7 @@ from drmtoken.settings import (
     DEFAULT_RECORDS_TABLE,
 )
 
-from .admin_store import CustomerExists, CustomerNotFound
+from .admin_store import ChangeNotMade, ChangeUnknown, CustomerExists, CustomerNotFound
 from .arguments import non_negative
 from .commands import authenticators, customers, keyring, keys, local, records, tokens
 from .errors import CommandError
@@ -126,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(f"customer {error} already exists; nothing changed")
     except CustomerNotFound as error:
         return fail(f"no customer {error}")
+    except (ChangeNotMade, ChangeUnknown) as error:
+        return fail(str(error))
     except DependencyError as error:
         return fail(f"DynamoDB failed: {error}")
     except KeyringUnavailable as error:

@@ -11,11 +11,12 @@ import pytest
 
 from drmtoken.adapters import aws
 from drmtoken.adapters.dynamodb import DynamoAccounts
-from drmtoken.adapters.items import issued_attr, limit_attr, shard_counts, shard_key
+from drmtoken.adapters.items import allowance_of, issued_attr, limit_attr, shard_counts, shard_key, shard_of
 from drmtoken.core.account import Authenticator
 from drmtoken.core.allowance import Shard, plan_move, spread, used_up
 from drmtoken.core.drm import Drm, profile
 from drmtoken.core.errors import ApiError
+from drmtoken_cli import admin_store
 from drmtoken_cli.admin_store import AdminStore
 from tests.support.lambdas import policy_statements
 
@@ -120,6 +121,75 @@ def test_no_interleaving_of_charges_moves_and_operator_changes_creates_allowance
     assert budgets == LIMIT  # moves and re-spreads never made or lost allowance
     assert counted == issued["count"] == LIMIT  # every token counted once, and -2019 only when all were used
     assert all(count <= budget for count, budget in shards)
+
+
+def soundness(client: Any, table: str, environment: str = "test") -> tuple[int, int, int | None]:
+    """(counted, budgets, limit), asserting that no allowance exists beyond the limit.
+
+    Budgets sum to the limit; while the limit covers what is counted every shard's count
+    is within its budget, and below it no shard has room: so what can still be issued is
+    exactly the limit less what is counted, or nothing.
+    """
+    base = client.get_item(TableName=table, Key=shard_key("acme", 0), ConsistentRead=True)["Item"]
+    items = [base] + [
+        client.get_item(TableName=table, Key=shard_key("acme", i), ConsistentRead=True)["Item"]
+        for i in range(1, shard_counts(base)[1])
+    ]
+    shards = [shard_of(item, index, environment) for index, item in enumerate(items)]
+    limit = allowance_of(base, environment) if len(items) > 1 else shards[0].budget
+    counted, budgets = sum(s.issued for s in shards), sum(s.budget or 0 for s in shards)
+    assert budgets == limit, (budgets, limit, shards)
+    if counted <= limit:
+        assert all(s.budget is not None and s.issued <= s.budget for s in shards), shards
+    else:
+        assert all(s.budget is not None and s.budget <= s.issued for s in shards), shards
+    return counted, budgets, limit
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_no_operator_change_interleaved_with_charges_creates_allowance(
+    seed: int, dynamodb: Any, service_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Charges land between every call of set-limit (up, down, the same) and set-shards (up, down)."""
+    random.seed(seed)
+    monkeypatch.setattr(admin_store, "BACKOFF_SECONDS", 0.0)  # interleaved, not timed: no waiting between attempts
+    client = aws.client("dynamodb")
+    table = service_env["CUSTOMERS_TABLE"]
+    store = AdminStore(client, table, service_env["CONTENT_KEYS_TABLE"])
+    store.create_customer("acme", widevine=True, limits={"test": LIMIT})
+    store.set_shards("acme", 4)
+    authenticator = Authenticator("acme", store.add_authenticator("acme", "test"))
+    issued = {"count": 0}
+    gate = DynamoAccounts(client, table)
+
+    def another_request() -> None:
+        soundness(client, table)  # at every point between two calls, not only at the end
+        try:
+            gate.charge(authenticator, "test", WIDEVINE, True, secrets.token_hex(16))
+            issued["count"] += 1
+        except ApiError as error:
+            assert error.code == -2019
+
+    operator = AdminStore(Interleaving(client, seed, [another_request]), table, service_env["CONTENT_KEYS_TABLE"])
+    changes = random.Random(seed + 2000)
+    for _ in range(6):
+        if changes.random() < 0.6:
+            operator.set_limit("acme", "test", changes.choice((LIMIT - 4, LIMIT, LIMIT, LIMIT + 4)))
+        else:
+            operator.set_shards("acme", changes.choice((1, 2, 4, 6)))
+        soundness(client, table)
+    counted, _, limit = soundness(client, table)
+    assert limit is not None
+    while True:  # what is left is issued, and not one more, by fresh function instances
+        gate._shard_counts.clear()
+        gate._spent.clear()  # a warm one may refuse for 1 s after it saw the allowance used up
+        try:
+            gate.charge(authenticator, "test", WIDEVINE, True, secrets.token_hex(16))
+            issued["count"] += 1
+        except ApiError as error:
+            assert error.code == -2019
+            break
+    assert soundness(client, table)[0] == issued["count"] == max(limit, counted)
 
 
 # What each call needs in IAM: a transaction needs the permission of each of its operations (all Updates here).

@@ -138,7 +138,7 @@ class DynamoAccounts:
 
     def shard_items(self, customer_id: str) -> list[dict[str, Any]]:
         """Every shard item of the customer, the customer's own first, read consistently; [] when unknown."""
-        base = self._own_item(customer_id)
+        base = self.own_item(customer_id)
         if not base:
             return []
         count = shard_counts(base)[1]
@@ -160,10 +160,11 @@ class DynamoAccounts:
 
     def account(self, customer_id: str) -> Account | None:
         """The customer's own item: status, entitlements and authenticators (every shard carries the same)."""
-        item = self._own_item(customer_id)
+        item = self.own_item(customer_id)
         return account_from_item(item) if item else None
 
-    def _own_item(self, customer_id: str) -> dict[str, Any] | None:
+    def own_item(self, customer_id: str) -> dict[str, Any] | None:
+        """The customer's own item (shard 0), read consistently; None when there is no such customer."""
         item: dict[str, Any] | None = call(
             self.client, "get_item", TableName=self.customers_table, Key=customer_key(customer_id), ConsistentRead=True
         ).get("Item")

@@ -20,6 +20,11 @@ WRAPPED_KEY = "wrappedKey"
 STORED_AT = "storedAt"
 SHARDS = "shards"  # on every shard item: how many shards requests charge (absent: 1)
 SHARD_ITEMS = "shardItems"  # on every shard item: how many shard items exist (absent: 1)
+# On the customer's own item: how many operator changes landed (absent: 0), and the last one's
+# token. Each change requires the version it read and moves it on, so a change whose answer was
+# lost is found out by reading the item back, and an older copy still in flight can never land.
+OPERATOR_VERSION = "operatorVersion"
+LAST_CHANGE = "lastChange"
 
 
 def hashes_attr(environment: str) -> str:
