@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,8 +18,9 @@ from drmtoken.adapters.items import issued_attr, limit_attr, shard_key
 from drmtoken.core.account import Authenticator
 from drmtoken.core.drm import Drm, profile
 from drmtoken.core.errors import ApiError
-from drmtoken_cli.admin_store import AdminStore, CustomerNotFound
+from drmtoken_cli.admin_store import AdminStore, CustomerExists, CustomerNotFound
 from tests.support.cli import drmtoken
+from tests.support.faults import AnswerDropper
 from tests.support.lambdas import TEMPLATE, tokens_in_parallel
 
 pytestmark = pytest.mark.integration
@@ -198,3 +201,51 @@ def test_the_command_sets_and_shows_shards(local_store: AdminStore, local_env: d
     assert shown["shards"] == 16 and shown["environments"]["test"]["tokenLimit"] == 64
     refused = drmtoken("customers", "set-shards", "acme", "101", env=env, check=False)
     assert refused.returncode == 2 and "1 to 100 shards" in refused.stderr
+
+
+def test_set_limit_held_past_botocores_retries_while_the_last_tokens_drain_issues_exactly_the_limit(
+    local_store: AdminStore, local_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report's case: 90 of 100 issued over 8 shards, then the same limit set while its writes are held 4 s."""
+    authenticator = customer(local_store, 100, 8)
+    assert tokens_in_parallel(authenticator, 90).count(0) == 90
+    table = local_env["CUSTOMERS_TABLE"]
+    version = int(local_store.accounts.own_item("acme")["operatorVersion"]["N"])  # type: ignore[index]
+    drained: list[int] = []
+
+    def drain() -> None:
+        gate = accounts(aws.client("dynamodb"), local_env)
+        while (outcome := charge(gate, authenticator)) >= 0:
+            drained.append(outcome)
+
+    with AnswerDropper(local_env["AWS_ENDPOINT_URL_DYNAMODB"], ("TransactWriteItems",), count=3, hold=4) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.endpoint)
+        operator = AdminStore(aws.client("dynamodb"), table, local_env["CONTENT_KEYS_TABLE"])
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", local_env["AWS_ENDPOINT_URL_DYNAMODB"])
+        drainers = [threading.Thread(target=drain) for _ in range(6)]
+        for thread in drainers:
+            thread.start()
+        operator.set_limit("acme", "test", 100)  # every try of its first attempt times out; it lands 4 s late
+        for thread in drainers:
+            thread.join()
+        time.sleep(4.5)  # every held write has reached the engine, and landed or failed
+    assert proxy.dropped == 3
+    drain()  # a fresh instance takes whatever is left
+    assert 90 + len(drained) == local_store.get_customer("acme").issued["test"] == 100
+    values = shard_values(aws.client("dynamodb"), table, "acme", 8)
+    assert sum(budget or 0 for _, budget in values) == 100 and all(c <= (b or 0) for c, b in values)
+    after = int(local_store.accounts.own_item("acme")["operatorVersion"]["N"])  # type: ignore[index]
+    assert after == version + 1  # it said it landed: exactly one of its attempts did
+
+
+def test_create_whose_answer_is_lost_says_it_created_the_customer(
+    local_store: AdminStore, local_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """botocore sends the put again; the customer found is this command's own, not 'already exists'."""
+    with AnswerDropper(local_env["AWS_ENDPOINT_URL_DYNAMODB"], ("PutItem",), count=1) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.endpoint)
+        operator = AdminStore(aws.client("dynamodb"), local_env["CUSTOMERS_TABLE"], local_env["CONTENT_KEYS_TABLE"])
+        operator.create_customer("acme", widevine=True)
+    assert proxy.dropped == 1 and local_store.get_customer("acme").status == "active"
+    with pytest.raises(CustomerExists):  # another command's create still is refused
+        local_store.create_customer("acme", widevine=True)

@@ -5,7 +5,9 @@ every request, and for the first ``count`` calls of the given operations it lets
 execute the call (the write commits) but closes the client's connection instead of
 passing the answer on, as a lost packet or a reset connection would. ``skip`` lets that
 many of those calls through first (to lose the answers of a later call, a settle after its
-reservation).
+reservation). With ``hold`` seconds, those calls are not dropped but held: each reaches the
+engine that late and commits then, after the client has timed out and tried again, as a
+write stuck in a congested network would.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import http.client
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,11 +26,14 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 
 class AnswerDropper(LoopbackService):
-    def __init__(self, upstream: str, operations: tuple[str, ...], count: int = 1, skip: int = 0) -> None:
+    def __init__(
+        self, upstream: str, operations: tuple[str, ...], count: int = 1, skip: int = 0, hold: float = 0.0
+    ) -> None:
         self.upstream = urlsplit(upstream)
         self.targets = {f"DynamoDB_20120810.{operation}" for operation in operations}
         self.to_drop = count
         self.to_skip = skip
+        self.hold = hold
         self.seen: list[str] = []  # X-Amz-Target of every forwarded call, in order
         self.dropped = 0
         self._lock = threading.Lock()
@@ -56,6 +62,9 @@ class AnswerDropper(LoopbackService):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+                faulty = proxy._should_drop(self.headers.get("X-Amz-Target", ""))
+                if faulty and proxy.hold:
+                    time.sleep(proxy.hold)  # the client gives up and retries meanwhile; this one still lands
                 upstream = http.client.HTTPConnection(
                     proxy.upstream.hostname or "127.0.0.1", proxy.upstream.port, timeout=30
                 )
@@ -65,7 +74,7 @@ class AnswerDropper(LoopbackService):
                     payload = answer.read()
                 finally:
                     upstream.close()
-                if proxy._should_drop(self.headers.get("X-Amz-Target", "")):
+                if faulty:
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)  # the write committed; its answer is lost
                     return
