@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,17 @@ def register(groups: Groups) -> None:
     p.add_argument("--json", action="store_true", help="a JSON list instead of lines")
     p.set_defaults(func=held)
     p = sub.add_parser(
+        "reseal",
+        help="seal every held key under the key-sealing keyring's active key (after `keyring rotate`); safe to rerun",
+    )
+    p.add_argument(
+        "--secret-id",
+        default=os.environ.get("KEY_SEALING_KEYRING_SECRET"),
+        help="the key-sealing keyring secret (default: $KEY_SEALING_KEYRING_SECRET, else $KEY_SEALING_KEYRING,"
+        " else the local one of `serve`)",
+    )
+    p.set_defaults(func=reseal)
+    p = sub.add_parser(
         "iam-policy", help="the IAM policy a packager's role needs for this customer's key provider path"
     )
     p.add_argument("id", type=customer_id)
@@ -44,6 +56,22 @@ def register(groups: Groups) -> None:
     )
     p.add_argument("--stage", default="v1", help="the API stage (default: %(default)s)")
     p.set_defaults(func=iam_policy)
+
+
+def reseal(args: argparse.Namespace) -> None:
+    from drmtoken.adapters.aws import client
+    from drmtoken_cli.devserver.local_keyring import SEALING_KEYRING_FILE
+    from drmtoken_cli.sealing import reseal_all
+
+    from .keyring import load_keyring
+
+    keyring = load_keyring(
+        args.secret_id, args.template.parent, "KEY_SEALING_KEYRING", "KEY_SEALING_KEYRING_SECRET", SEALING_KEYRING_FILE
+    )
+    done = reseal_all(client("dynamodb"), args.held_keys_table, keyring, lambda so_far: note(so_far.line()))
+    note(f"done, under {keyring.active}: {done.line()}")
+    if done.unopenable:
+        raise CommandError(f"{done.unopenable} held keys do not open with this ring: its older keys are needed")
 
 
 def put(args: argparse.Namespace) -> None:

@@ -84,3 +84,16 @@ def open_held_key(keyring: Keyring, customer_id: str, kid: str, sealed: bytes) -
     if len(clear) != KEY_BYTES + IV_BYTES:
         raise SealedKeyError("unexpected length")
     return clear[:KEY_BYTES], clear[KEY_BYTES:]
+
+
+def sealing_key_id(sealed: bytes) -> str:
+    """The id of the sealing key that sealed these bytes ("" when they are not sealed bytes)."""
+    if len(sealed) < 2 or sealed[0] != FORMAT_VERSION:
+        return ""
+    return sealed[2 : 2 + sealed[1]].decode("ascii", errors="replace")
+
+
+def reseal_held_key(keyring: Keyring, customer_id: str, kid: str, sealed: bytes) -> bytes:
+    """The same held key sealed anew under the ring's active key; SealedKeyError when it does not open."""
+    key, iv = open_held_key(keyring, customer_id, kid, sealed)
+    return seal_held_key(keyring, customer_id, HeldKey(kid, key, iv))
