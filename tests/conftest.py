@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 
 import pytest
+import time_machine
 
 from drmtoken import runtime
 from drmtoken.core.token import Keyring
 from tests.support.lambdas import FUNCTIONS
+
+CLOCK_SHIFT = "DRMTOKEN_TEST_CLOCK_SHIFT"  # seconds: CI moves the clock this far forward once collection is done
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """With $DRMTOKEN_TEST_CLOCK_SHIFT, every test runs that far in the future of when it was collected.
+
+    A test that computed a time at import (a token's expiry) and relied on the suite being
+    quick fails then: no test may depend on how long the suite took.
+    """
+    shift = float(os.environ.get(CLOCK_SHIFT) or 0)
+    if shift:
+        time_machine.travel(time.time() + shift, tick=True).start()  # for the whole session; the process ends it
 
 
 @pytest.fixture(autouse=True)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from drmtoken import runtime
 from drmtoken.core.fairplay import ksm_request
 from drmtoken.core.token import Keyring, open_token
 from drmtoken_cli.admin_store import AdminStore
@@ -53,6 +55,25 @@ def test_a_token_by_content_carries_every_held_key_with_its_track(
     assert {k["kid"]: k["key"] for k in claims["keys"]} == title
     assert sorted(k["track"] for k in claims["keys"]) == ["AUDIO", "HD", "SD"]
     assert "contentKey" not in claims and store.get_customer("acme").issued["test"] == 1
+
+
+def test_a_key_added_to_a_title_is_in_its_tokens_within_seconds_on_a_warm_function(
+    authenticator: str, title: dict[str, str], keyring: Keyring
+) -> None:
+    """A live event's next key period: the title's list is kept 2 s, not the minute a held key is kept."""
+    first = claims_of(issue(WV_PATH, authenticator, kid=REMOVE, contentId="movie-7"), keyring)
+    assert len(first["keys"]) == 3
+    period = new_kids(1)
+    assert (
+        invoke(speke_event("acme", speke_v2("movie-7", dict.fromkeys(period, "HD"), ALL_SYSTEMS)))["statusCode"] == 200
+    )
+    titles = runtime.get_runtime().held_keys._titles  # the warm function's memory of titles
+    now = time.monotonic()
+    titles.clock = lambda: now + 1  # 1 s on: still the list it read (bounded reads on a hot title)
+    assert len(claims_of(issue(WV_PATH, authenticator, kid=REMOVE, contentId="movie-7"), keyring)["keys"]) == 3
+    titles.clock = lambda: now + 3  # 3 s on: read again, with the new period (it was the minute before)
+    later = claims_of(issue(WV_PATH, authenticator, kid=REMOVE, contentId="movie-7"), keyring)
+    assert {k["kid"] for k in later["keys"]} == set(title) | {uuid.UUID(period[0]).hex}
 
 
 def test_a_token_by_kid_carries_that_key_alone(authenticator: str, title: dict[str, str], keyring: Keyring) -> None:

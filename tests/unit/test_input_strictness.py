@@ -8,6 +8,7 @@ import time
 from urllib.parse import urlencode
 
 import pytest
+import time_machine
 
 from drmtoken.core.token import Keyring, open_token
 from drmtoken_cli.admin_store import AdminStore
@@ -71,7 +72,8 @@ def test_valid_non_ascii_text_is_still_accepted(authenticator: str, keyring: Key
     assert claims["contentId"] == "映画-42" and claims["kid"] != "00" * 16
 
 
-TOMORROW = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
+NOW = 1_780_000_000  # the clock of the expiration tests (time-machine): their ids and answers never move
+TOMORROW = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW + 86400))
 # Digits of other scripts, written as code points so the source stays ASCII: both are "digits" to \d and int().
 FULLWIDTH = {ord(str(d)): 0xFF10 + d for d in range(10)}
 ARABIC_INDIC = {ord(str(d)): 0x0660 + d for d in range(10)}
@@ -86,6 +88,7 @@ ARABIC_INDIC = {ord(str(d)): 0x0660 + d for d in range(10)}
         "+1".translate(FULLWIDTH),
     ],
 )
+@time_machine.travel(NOW, tick=False)
 def test_only_ascii_digits_in_expiration_time(expiration: str, authenticator: str) -> None:
     assert invoke(rest_event("GET", FP_PATH, fairplay(authenticator, expirationTime=TOMORROW)))["statusCode"] == 200
     params = fairplay(authenticator, expirationTime=expiration, errorFormat="json")

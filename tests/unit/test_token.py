@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import base64
 import json
-import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import time_machine
 
 from drmtoken.core.errors import TokenOpenError
 from drmtoken.core.token import Keyring, open_token, seal_token
 
+NOW = 1_780_000_000  # the clock of every test here (time-machine): no claim depends on when the suite runs
 CLAIMS: dict[str, Any] = {
     "tokenId": "t",
     "drm": "wv",
-    "expiresAt": int(time.time()) + 600,
+    "expiresAt": NOW + 600,
     "contentKey": "00" * 16,
     "kid": "ab" * 16,
 }
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[None]:
+    with time_machine.travel(NOW, tick=False):
+        yield
 
 
 def reason(keyring: Keyring, token: str, drm: str | None = "wv", now: float | None = None) -> str:

@@ -5,7 +5,8 @@ requests race for the same KID, the loser reads the winner back, so every answer
 KID carries the same key. A warm token function keeps keys it read for a short while
 (``cache_seconds``): a held key never changes, and a live event reads the same few keys
 for every token. Keys that are not there are never cached, so a title just packaged is
-usable at once.
+usable at once. A title's list of keys does change (a live event's next key period), so it
+is kept for TITLE_SECONDS only: a key added to a title is in its tokens within that.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from .items import (
 )
 from .remembered import Remembered
 
+TITLE_SECONDS = 2.0  # a title's key list, per warm function: at most this stale; one query per title per period
+
 
 class DynamoHeldKeys:
     def __init__(self, client: Any, table: str, sealing: KeyringSource, cache_seconds: int = 0) -> None:
@@ -37,6 +40,7 @@ class DynamoHeldKeys:
         self.table = table
         self.sealing = sealing
         self._remembered = Remembered(cache_seconds)
+        self._titles = Remembered(min(cache_seconds, TITLE_SECONDS))
 
     def get_many(self, customer_id: str, kids: list[str]) -> dict[str, HeldKey]:
         items = batch_get(self.client, self.table, [held_key_key(customer_id, kid) for kid in dict.fromkeys(kids)])
@@ -83,7 +87,7 @@ class DynamoHeldKeys:
             )
             return [self._open(customer_id, item) for item in answer.get("Items", [])]
 
-        found: list[HeldKey] = self._remembered.get(("content", customer_id, content_id), load)
+        found: list[HeldKey] = self._titles.get((customer_id, content_id), load)
         return found
 
     def _open(self, customer_id: str, item: dict[str, Any]) -> HeldKey:

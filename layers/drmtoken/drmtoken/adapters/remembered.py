@@ -18,6 +18,7 @@ MAX_ENTRIES = 10_000
 class Remembered:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
+        self.clock = time.monotonic  # a test moves it
         self._entries: dict[tuple[str, ...], tuple[float, Any]] = {}
 
     def get(self, name: tuple[str, ...], load: Callable[[], Any]) -> Any:
@@ -32,13 +33,13 @@ class Remembered:
     def known(self, name: tuple[str, ...]) -> Any:
         """The value kept for ``name`` while it is fresh, else None."""
         entry = self._entries.get(name)
-        return entry[1] if entry is not None and entry[0] >= time.monotonic() else None
+        return entry[1] if entry is not None and entry[0] >= self.clock() else None
 
     def keep(self, name: tuple[str, ...], value: Any) -> None:
         if self.seconds > 0:
             if len(self._entries) >= MAX_ENTRIES:
                 self._entries.clear()
-            self._entries[name] = (time.monotonic() + self.seconds, value)
+            self._entries[name] = (self.clock() + self.seconds, value)
 
     def forget(self, name: tuple[str, ...]) -> None:
         self._entries.pop(name, None)
