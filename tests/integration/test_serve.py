@@ -122,6 +122,17 @@ def test_embedded_engine_demo_and_the_readme_curl_line(tmp_path: Path) -> None:
         shown_license = next(line for line in readme_lines[at:] if line.startswith('{"keys"'))
         redeemed = subprocess.run(["sh", "-c", readme_redeem], capture_output=True, text=True, timeout=30, check=True)
         assert json.loads(redeemed.stdout) == json.loads(shown_license)
+        # The README's worked error answers what the README shows, to the word.
+        at = next(i for i, line in enumerate(readme_lines) if "&errorFormat=json'" in line and line.startswith("curl"))
+        refused = subprocess.run(
+            shlex.split(readme_lines[at].replace("http://127.0.0.1:3000", server.base)),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        shown_error = json.loads(next(line for line in readme_lines[at:] if line.startswith('{"errorCode"')))
+        assert {**json.loads(refused.stdout), "requestId": "..."} == shown_error
     finally:
         assert server.stop(signal.SIGINT) == 0  # Ctrl-C
     assert "".join(server.stderr).rstrip().endswith("stopped")

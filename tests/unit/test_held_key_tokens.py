@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from drmtoken import runtime
+from drmtoken.adapters.heldkeys import DynamoHeldKeys
 from drmtoken.core.fairplay import ksm_request
 from drmtoken.core.token import Keyring, open_token
 from drmtoken_cli.admin_store import AdminStore
@@ -67,7 +68,9 @@ def test_a_key_added_to_a_title_is_in_its_tokens_within_seconds_on_a_warm_functi
     assert (
         invoke(speke_event("acme", speke_v2("movie-7", dict.fromkeys(period, "HD"), ALL_SYSTEMS)))["statusCode"] == 200
     )
-    titles = runtime.get_runtime().held_keys._titles  # the warm function's memory of titles
+    held = runtime.get_runtime().held_keys
+    assert isinstance(held, DynamoHeldKeys)
+    titles = held._titles  # the warm function's memory of titles
     now = time.monotonic()
     titles.clock = lambda: now + 1  # 1 s on: still the list it read (bounded reads on a hot title)
     assert len(claims_of(issue(WV_PATH, authenticator, kid=REMOVE, contentId="movie-7"), keyring)["keys"]) == 3

@@ -288,3 +288,12 @@ def test_reserved_concurrency_is_off_by_default_and_set_per_side() -> None:
             }
     assert "ReservedConcurrentExecutions" not in RESOURCES["UnknownPathFunction"]["Properties"]
     assert "FunctionConcurrencyLimit" not in parameters
+
+
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven")
+
+
+def test_the_readme_counts_the_functions_the_template_has() -> None:
+    functions = [name for name, resource in RESOURCES.items() if resource["Type"] == "AWS::Serverless::Function"]
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert f"{NUMBER_WORDS[len(functions)]} Lambda functions" in " ".join(readme.split())

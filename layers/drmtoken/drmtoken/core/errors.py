@@ -41,7 +41,7 @@ ERRORS: dict[int, tuple[int, str]] = {
         400,
         "Invalid kek or ek: kek is 32, 48 or 64 hex digits, ek the 48 hex digit RFC 3394 wrap of the key",
     ),
-    -4019: (400, "No key: none stored for this kid that this kek unwraps, or none held for this kid or contentId"),
+    -4019: (400, "No key"),  # the detail says which form found none, and what to give
     # token restrictions
     -5003: (400, "Invalid generalFlags: must be 0000 or 00000000"),
     -2002: (

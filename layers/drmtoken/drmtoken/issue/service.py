@@ -129,7 +129,7 @@ def _stored_content_key(
             raise ApiError(-4019)
         return unwrap_content_key(kek, wrapped, -4019)
     except ApiError:
-        raise _no_key(runtime, authenticator, drm) from None
+        raise _no_key(runtime, authenticator, drm, STORED_NONE) from None
 
 
 def _held_keys(runtime: TokenPorts, authenticator: Authenticator, drm: DrmProfile, source: KeySource) -> list[HeldKey]:
@@ -142,15 +142,25 @@ def _held_keys(runtime: TokenPorts, authenticator: Authenticator, drm: DrmProfil
         assert source.held_content is not None
         keys = runtime.held_keys.by_content(customer_id, source.held_content, MAX_KEYS_PER_TOKEN + 1)
     if not keys or len(keys) > MAX_KEYS_PER_TOKEN:
-        raise _no_key(runtime, authenticator, drm)
+        raise _no_key(runtime, authenticator, drm, HELD_NONE if not keys else HELD_TOO_MANY)
     return keys
 
 
-def _no_key(runtime: TokenPorts, authenticator: Authenticator, drm: DrmProfile) -> ApiError:
+# What -4019 says for each form: which found no key, and what to give instead.
+STORED_NONE = "none stored for this kid that this kek unwraps"
+HELD_NONE = (
+    "none held for this kid or contentId (keys are held once a packager asked the key provider);"
+    " or give contentKey, or kek with ek or a stored kid"
+)
+HELD_TOO_MANY = f"the title holds more than {MAX_KEYS_PER_TOKEN} keys: ask by kid"
+
+
+def _no_key(runtime: TokenPorts, authenticator: Authenticator, drm: DrmProfile, detail: str) -> ApiError:
     """-4019 for a caller the account accepts; anyone else gets the account's refusal (-2018 for a stranger)."""
     settings = runtime.settings
     enabled = settings.route(drm.drm).enabled
-    return ApiError(runtime.accounts.refusal(authenticator, settings.environment, drm, enabled) or -4019)
+    code = runtime.accounts.refusal(authenticator, settings.environment, drm, enabled)
+    return ApiError(code) if code is not None else ApiError(-4019, detail)
 
 
 def build_claims(
