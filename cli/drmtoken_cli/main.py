@@ -17,18 +17,19 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 
 from drmtoken.core.errors import DependencyError
-from drmtoken.settings import (
-    DEFAULT_CONTENT_KEYS_TABLE,
-    DEFAULT_CUSTOMERS_TABLE,
-    DEFAULT_HELD_KEYS_TABLE,
-    DEFAULT_RECORDS_TABLE,
-)
 
 from .admin_store import ChangeNotMade, ChangeUnknown, CustomerExists, CustomerNotFound
 from .arguments import non_negative
 from .commands import authenticators, customers, keyring, keys, local, records, tokens
 from .errors import CommandError
 
+DEFAULT_TABLE_PREFIX = "drm-token"  # template.yaml's TablePrefix default
+TABLES = (  # argument, its variable, and the name after the prefix (template.yaml's TableName)
+    ("table", "CUSTOMERS_TABLE", "customers"),
+    ("keys_table", "CONTENT_KEYS_TABLE", "content-keys"),
+    ("held_keys_table", "HELD_KEYS_TABLE", "held-keys"),
+    ("records_table", "RECORDS_TABLE", "records"),
+)
 GROUPS = (customers, authenticators, keys, tokens, records, keyring, local)
 
 
@@ -52,24 +53,26 @@ def build_parser() -> argparse.ArgumentParser:
 AWS_PROFILE and AWS_REGION choose the account; AWS_ENDPOINT_URL_DYNAMODB points at a local engine.""",
     )
     parser.add_argument(
+        "--table-prefix",
+        default=os.environ.get("TABLE_PREFIX", DEFAULT_TABLE_PREFIX),
+        help="the stack's TablePrefix: names every table below unless it is given (default: $TABLE_PREFIX or"
+        " %(default)s)",
+    )
+    parser.add_argument(
         "--table",
-        default=os.environ.get("CUSTOMERS_TABLE", DEFAULT_CUSTOMERS_TABLE),
-        help="customers table (default: $CUSTOMERS_TABLE or %(default)s)",
+        help="customers table (default: $CUSTOMERS_TABLE, else <prefix>-customers)",
     )
     parser.add_argument(
         "--keys-table",
-        default=os.environ.get("CONTENT_KEYS_TABLE", DEFAULT_CONTENT_KEYS_TABLE),
-        help="content keys table (default: $CONTENT_KEYS_TABLE or %(default)s)",
+        help="content keys table (default: $CONTENT_KEYS_TABLE, else <prefix>-content-keys)",
     )
     parser.add_argument(
         "--held-keys-table",
-        default=os.environ.get("HELD_KEYS_TABLE", DEFAULT_HELD_KEYS_TABLE),
-        help="held keys table (default: $HELD_KEYS_TABLE or %(default)s)",
+        help="held keys table (default: $HELD_KEYS_TABLE, else <prefix>-held-keys)",
     )
     parser.add_argument(
         "--records-table",
-        default=os.environ.get("RECORDS_TABLE", DEFAULT_RECORDS_TABLE),
-        help="redemption records table (default: $RECORDS_TABLE or %(default)s)",
+        help="redemption records table (default: $RECORDS_TABLE, else <prefix>-records)",
     )
     parser.add_argument(
         "--template",
@@ -97,6 +100,10 @@ def load_template(path: Path, parameters: dict[str, str] | None = None) -> objec
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    # One prefix names every table, as the template does; a table given by name (flag or variable) wins.
+    for name, variable, suffix in TABLES:
+        if getattr(args, name) is None:
+            setattr(args, name, os.environ.get(variable) or f"{args.table_prefix}-{suffix}")
     # argparse cannot fill an optional positional that follows an option (`ID --environment test 5`).
     trailing = getattr(args, "optional_trailing_number", None)
     if trailing is not None:

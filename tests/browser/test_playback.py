@@ -18,6 +18,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -79,6 +80,17 @@ def test_the_clip_plays_with_the_services_key_and_stops_when_it_should(demo: tup
     assert good["error"] is None and good["frames"] >= 40, good
     assert "playing" in good["shown"]
     assert "contentKey" not in good["claims"] and good["claims"]["kid"] == "3072c61ebb18e98df452091d6babd231"
+    # The dates a person reads: the token's expiry and the records' times, each within a day of now.
+    deadline = time.monotonic() + 10
+    while "T" not in browser.find_element("id", "records").text and time.monotonic() < deadline:
+        time.sleep(0.25)  # the page reads the records a second after the license
+    claims_text, records_text = (browser.find_element("id", name).text for name in ("claims", "records"))
+    assert re.search(r'"expiresAt": "\d{4}-\d\d-\d\dT', claims_text), claims_text
+    shown_dates = re.findall(r'"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)"', claims_text + records_text)
+    assert len(shown_dates) >= 3, (claims_text, records_text)  # issued, expires, and at least one record
+    for shown in shown_dates:
+        when = datetime.fromisoformat(shown.replace("Z", "+00:00")).timestamp()
+        assert abs(when - time.time()) < 86400, shown
     if os.environ.get("DRMTOKEN_UPDATE_SCREENSHOT"):  # the README's picture, taken here
         browser.save_screenshot(str(SCREENSHOT))
     seen = {"good": good["frames"]}

@@ -132,3 +132,15 @@ def test_paging_over_the_buckets_misses_nothing_and_repeats_nothing(
             if position is None:
                 break
         assert seen == expected
+
+
+@pytest.mark.parametrize("cookie", [None, "a"])
+def test_a_page_costs_the_33_calls_the_contract_says(
+    authenticator: str, dynamodb_calls: list[str], cookie: str | None
+) -> None:
+    """docs/rights-api.md §6: one GetItem of the customer and one Query per bucket, whatever the filter."""
+    assert redeem_once(authenticator, "a") == 200
+    dynamodb_calls.clear()
+    answer = getrecord(authenticator, **({"cookie": cookie} if cookie else {}))
+    assert answer["statusCode"] == 200 and len(json.loads(answer["body"])["records"]) == 1
+    assert sorted(dynamodb_calls) == ["GetItem"] + ["Query"] * 32

@@ -12,11 +12,17 @@ function show(text, kind) {
   stateElement.className = kind || '';
 }
 
-// Epoch seconds as dates, for people: the claims and records keep their numbers for the test.
-const TIME_FIELDS = ['expirationTime', 'issuedAt', 'time', 'startTime', 'endTime'];
+// Times as dates, for people: the claims and records keep their numbers for the test. Token claims
+// are epoch seconds; a record's time is epoch milliseconds (as getrecord gives it).
+const SECOND_FIELDS = ['expiresAt', 'issuedAt', 'startTime', 'endTime'];
+const MILLISECOND_FIELDS = ['time'];
 function withDates(value) {
-  return JSON.stringify(value, (name, field) =>
-    TIME_FIELDS.includes(name) && typeof field === 'number' ? new Date(field * 1000).toISOString() : field, 2);
+  return JSON.stringify(value, (name, field) => {
+    if (typeof field !== 'number') return field;
+    if (SECOND_FIELDS.includes(name)) return new Date(field * 1000).toISOString();
+    if (MILLISECOND_FIELDS.includes(name)) return new Date(field).toISOString();
+    return field;
+  }, 2);
 }
 
 async function showRecords(cookie) {
