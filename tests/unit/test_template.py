@@ -297,3 +297,11 @@ def test_the_readme_counts_the_functions_the_template_has() -> None:
     functions = [name for name, resource in RESOURCES.items() if resource["Type"] == "AWS::Serverless::Function"]
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert f"{NUMBER_WORDS[len(functions)]} Lambda functions" in " ".join(readme.split())
+
+
+def test_the_stack_says_when_the_widevine_provider_secret_is_empty() -> None:
+    """A plain `sam deploy` after a one-off --parameter-overrides blanks it: the outputs say so, loudly."""
+    value = TEMPLATE.document["Outputs"]["WidevineProvider"]["Value"]["Fn::If"]
+    assert value[0] == "HasWidevineProvider" and value[1] == "configured" and "NOT CONFIGURED" in value[2]
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "WidevineProviderSecret=<the ARN printed above> --save-params" in readme
