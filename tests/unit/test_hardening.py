@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 import time
+import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 
 from drmtoken import runtime
 from drmtoken.adapters import aws
+from drmtoken.core import account
 from drmtoken.core.account import AUTHENTICATION_FAILURE_FLOOR
 from drmtoken_cli.admin_store import AdminStore
 from tests.support.apigw import rest_event
@@ -115,6 +117,9 @@ def test_every_authentication_refusal_waits_out_the_same_floor(
     """Unknown customer and wrong secret both sleep to the floor; other refusals and successes do not."""
     waits: list[float] = []
     monkeypatch.setattr(time, "sleep", waits.append)  # service calls time.sleep
+    # The refusal's own clock stands still: its wait is the whole floor however slow this machine is
+    # (under a parallel suite a refusal took more than the 25 ms floor, and no wait was left).
+    monkeypatch.setattr(account, "time", types.SimpleNamespace(monotonic=lambda: 0.0, sleep=waits.append))
     store.set_limit("acme", "test", 1)
     cases = [
         ("acme,5" + "5" * 31, 401),  # wrong secret: DynamoDB returns the item
