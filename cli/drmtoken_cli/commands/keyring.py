@@ -96,10 +96,8 @@ def read_secret(secret_id: str) -> str:
 RETENTION_MARGIN = 24 * 3600
 
 
-def retirement(key_id: str, oldest_first: list[str], created: dict[str, int], retired: dict[str, int]) -> int | None:
-    """When ``key_id`` stopped being active: as recorded, else when the next newer key was made; None if unknown."""
-    if key_id in retired:
-        return retired[key_id]
+def replaced_at(key_id: str, oldest_first: list[str], created: dict[str, int]) -> int | None:
+    """When the next newer key was made, so when ``key_id`` stopped being active at the latest; None if unknown."""
     newer = [created[k] for k in oldest_first[oldest_first.index(key_id) + 1 :] if k in created]
     return min(newer) if newer else None
 
@@ -143,7 +141,8 @@ def rotated(
     keys[key_id] = Keyring.new_key_material()
     created[key_id] = now
     for k in oldest_first[:-1]:  # every key but the new one is retired now, if it was not before
-        retired.setdefault(k, retirement(k, oldest_first, created, retired) or now)
+        if k not in retired:
+            retired[k] = replaced_at(k, oldest_first, created) or now
     always = {key_id} | ({active} if active in keys else set())
     others = [k for k in oldest_first if k not in always]
     newest = set(others[len(others) - (keep - len(always)) :] if keep > len(always) else [])
