@@ -116,7 +116,7 @@ class AdminStore:
                 found = self.accounts.own_item(customer_id) or {}
             except DependencyError:
                 continue  # sent again: the item that is there then tells whose it is
-            if found.get(LAST_CHANGE, {}).get("S") == token:
+            if landed(found, [token]):
                 return  # an earlier try of this command landed
             raise CustomerExists(customer_id)
         raise ChangeUnknown(f"DynamoDB did not answer; `customers show {customer_id}` tells whether it was made")
@@ -312,7 +312,7 @@ class AdminStore:
             back_off(attempt)
             try:
                 items = self._shard_items(customer_id)
-                if items[0].get(LAST_CHANGE, {}).get("S") in tokens:
+                if landed(items[0], tokens):
                     return  # an attempt whose answer was lost had landed
                 token = secrets.token_hex(16)
                 tokens.append(token)
@@ -333,22 +333,25 @@ class AdminStore:
         for attempt in range(3):
             back_off(attempt + 1)
             try:
-                base = self.accounts.own_item(customer_id) or {}
-                if base.get(LAST_CHANGE, {}).get("S") in tokens:
+                base = self.accounts.own_item(customer_id)
+                if base is None:  # never there, and the update below would make an item of it
+                    raise CustomerNotFound(customer_id)
+                if landed(base, tokens):
                     return
                 seen = version_of(base)
+                condition, values = version_check(seen)
                 conditional_write(
                     self.client,
                     "update_item",
                     TableName=self.customers_table,
                     Key=shard_key(customer_id, 0),
                     UpdateExpression="ADD #version :one",
-                    ConditionExpression=version_condition(seen),
-                    ExpressionAttributeNames={"#version": OPERATOR_VERSION},
-                    ExpressionAttributeValues={":one": {"N": "1"}, **({":seen": {"N": str(seen)}} if seen else {})},
+                    ConditionExpression=f"attribute_exists(#id) AND {condition}",
+                    ExpressionAttributeNames={"#version": OPERATOR_VERSION, "#id": CUSTOMER_ID},
+                    ExpressionAttributeValues={":one": {"N": "1"}, **values},
                 )
                 base = self.accounts.own_item(customer_id) or {}
-                if base.get(LAST_CHANGE, {}).get("S") in tokens:
+                if landed(base, tokens):
                     return
                 if version_of(base) > seen:
                     raise ChangeNotMade(
@@ -427,8 +430,16 @@ def version_of(item: dict[str, Any]) -> int:
     return int(item.get(OPERATOR_VERSION, {}).get("N", "0"))
 
 
-def version_condition(seen: int) -> str:
-    return "attribute_not_exists(#version)" if seen == 0 else "#version = :seen"
+def version_check(seen: int) -> tuple[str, dict[str, Any]]:
+    """The condition (on ``#version``) that the operator version is still ``seen``, and its values."""
+    if seen == 0:
+        return "attribute_not_exists(#version)", {}
+    return "#version = :seen", {":seen": {"N": str(seen)}}
+
+
+def landed(item: dict[str, Any], tokens: list[str]) -> bool:
+    """Whether the last change the customer's item records is one of these attempts'."""
+    return item.get(LAST_CHANGE, {}).get("S") in tokens
 
 
 def back_off(attempt: int) -> None:
@@ -441,7 +452,8 @@ def fence(update: dict[str, Any], base: dict[str, Any], count: int, token: str) 
     """Add to the customer's own update: nothing changed since the read (version, shard items), and record ``token``."""
     seen = version_of(base)
     check = "#items = :items" if count > 1 else "(attribute_not_exists(#items) OR #items = :items)"
-    update["ConditionExpression"] = f"{update['ConditionExpression']} AND {check} AND {version_condition(seen)}"
+    version, version_values = version_check(seen)
+    update["ConditionExpression"] = f"{update['ConditionExpression']} AND {check} AND {version}"
     update["ExpressionAttributeNames"] = {
         **update["ExpressionAttributeNames"],
         "#items": SHARD_ITEMS,
@@ -453,7 +465,7 @@ def fence(update: dict[str, Any], base: dict[str, Any], count: int, token: str) 
         ":items": {"N": str(count)},
         ":next": {"N": str(seen + 1)},
         ":change": {"S": token},
-        **({":seen": {"N": str(seen)}} if seen else {}),
+        **version_values,
     }
     assignments = "#version = :next, #change = :change"
     expression = update["UpdateExpression"]

@@ -15,9 +15,9 @@ from drmtoken.adapters.items import allowance_of, issued_attr, limit_attr, shard
 from drmtoken.core.account import Authenticator
 from drmtoken.core.allowance import Shard, plan_move, spread, used_up
 from drmtoken.core.drm import Drm, profile
-from drmtoken.core.errors import ApiError
+from drmtoken.core.errors import ApiError, DependencyError
 from drmtoken_cli import admin_store
-from drmtoken_cli.admin_store import AdminStore
+from drmtoken_cli.admin_store import AdminStore, CustomerNotFound
 from tests.support.lambdas import policy_statements
 
 WIDEVINE = profile(Drm.WIDEVINE)
@@ -222,3 +222,20 @@ def test_the_token_functions_role_allows_every_call_of_a_sharded_charge(
         for action in statement["Action"]
     }
     assert {IAM_ACTION[call] for call in dynamodb_calls} <= granted
+
+
+def test_an_operator_change_for_no_customer_whose_reads_all_fail_creates_nothing(
+    dynamodb: Any, service_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last step moves the version on; for a customer that is not there it must not make an item."""
+    table = service_env["CUSTOMERS_TABLE"]
+    store = AdminStore(dynamodb, table, service_env["CONTENT_KEYS_TABLE"])
+    monkeypatch.setattr(admin_store, "BACKOFF_SECONDS", 0.0)
+
+    def unreachable(customer_id: str) -> list[dict[str, Any]]:
+        raise DependencyError("BatchGetItem failed: ReadTimeoutError")
+
+    monkeypatch.setattr(store, "_shard_items", unreachable)  # every attempt's read is lost
+    with pytest.raises(CustomerNotFound):
+        store.set_limit("ghost", "test", 10)
+    assert dynamodb.scan(TableName=table)["Items"] == []
