@@ -27,6 +27,8 @@ from drmtoken.adapters import aws
 from drmtoken.adapters.ksm import KsmClient
 from drmtoken.adapters.widevine_service import WidevineLicenseService
 from drmtoken.core.fairplay import ksm_request
+from drmtoken.core.license import LICENSE, Terms
+from drmtoken.core.rights import STREAMING, Rights
 from drmtoken.core.token import Keyring, open_token, seal_token
 from drmtoken.core.widevine import WidevineProvider, inner_request, signed_message
 from drmtoken_cli.devserver.events import rest_event
@@ -167,14 +169,15 @@ def measure(calls: int) -> dict[str, dict[str, float]]:
                 if index >= WARM_UP:
                     samples.append(elapsed)
         token_text = the_event["queryStringParameters"]["ExpressPlayToken"]
+        terms = Terms(LICENSE, Rights(STREAMING), int(time.time()))
         floor: list[float] = []
         for _ in range(calls):
             started = time.perf_counter()
             claims = open_token(keyring, token_text, drm)
             if route == "wv":
-                signed_message(provider, inner_request(provider, claims, body))
+                signed_message(provider, inner_request(provider, claims, body, terms))
             elif route == "fp":
-                json.dumps(ksm_request(claims, body))
+                json.dumps(ksm_request(claims, body, terms))
             else:
                 json.dumps({"keys": [{"kty": "oct", "kid": claims["kid"], "k": claims["contentKey"]}]})
             floor.append(time.perf_counter() - started)

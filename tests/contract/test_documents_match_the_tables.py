@@ -98,6 +98,13 @@ EXAMPLES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "cookie": (["c1", " spaced out ", "~" * 32], ["x" * 33, "caf\u00e9", "tab\there"]),
     "contentId": (["movie-42", "\u6620\u753b"], ["x" * 257, "a\x00b", "line\nbreak"]),
+    "rightsType": (["BuyToOwn", "Rental"], ["Streaming", "rental", "Buy", ""]),
+    "rental.periodEndTime": (
+        ["+1", "+31536000", "2027-06-01T00:00:00Z"],
+        ["+0", "+", "2027-06-01T00:00:00+01:00", "next week"],
+    ),
+    "rental.playDuration": (["1", "86400", "31536000"], ["0", "31536001", "-1", "long"]),
+    "renewalInterval": (["60", "3600"], ["59", "3601", "0", "often"]),
     "securityLevel": (["1", "5"], ["0", "6", "high"]),
     "hdcpOutputControl": (["0", "2"], ["3", "-1", "v2"]),
     "licenseDuration": (["0", "2147483647"], ["-1", "2147483648", "soon"]),
@@ -158,7 +165,7 @@ def test_the_readme_api_table_names_every_parameter_in_its_column(drm: Drm) -> N
     (row,) = [line for line in README.splitlines() if line.startswith(f"| `GET/POST {ROUTES[drm]}`")]
     _, _, required, optional, refused, _ = (cell.strip() for cell in row.split("|"))
     named = {
-        column: set(re.findall(r"`(\w+)`", text))
+        column: set(re.findall(r"`([\w.]+)`", text))
         for column, text in (("required", required), ("optional", optional), ("refused", refused))
     }
     for name, param in table(drm).items():

@@ -158,6 +158,32 @@ CASES: dict[str, Case] = {
     "fp deviceId": Case(-6008, FP_PATH, fp(deviceId="device-1")),
     "maxUses zero": Case(-1100, WV_PATH, wv(maxUses="0")),
     "fp maxUses too many": Case(-1100, FP_PATH, fp(maxUses="1001")),
+    # rights and renewals
+    "rental without rightsType": Case(-2020, WV_PATH, wv(**{"rental.periodEndTime": "+3600"})),
+    "fp play duration without rightsType": Case(-2020, FP_PATH, fp(**{"rental.playDuration": "60"})),
+    "unknown rightsType": Case(-2021, WV_PATH, wv(rightsType="Subscription")),
+    "rightsType given twice": Case(-2021, FP_PATH, fp(rightsType=["BuyToOwn", "BuyToOwn"])),
+    "BuyToOwn with a rental period": Case(-2021, WV_PATH, wv(rightsType="BuyToOwn", **{"rental.periodEndTime": "+60"})),
+    "BuyToOwn renewing": Case(-2021, FP_PATH, fp(rightsType="BuyToOwn", renewalInterval="60")),
+    "rightsType beside licenseDuration": Case(
+        -2021, WV_PATH, wv(rightsType="Rental", licenseDuration="60", **{"rental.periodEndTime": "+60"})
+    ),
+    "fp rightsType beside rentalDuration": Case(-2021, FP_PATH, fp(rightsType="BuyToOwn", rentalDuration="0")),
+    "Rental without a period end": Case(-2022, FP_PATH, fp(rightsType="Rental")),
+    "Rental period end malformed": Case(-2022, WV_PATH, wv(rightsType="Rental", **{"rental.periodEndTime": "soon"})),
+    "Rental period end past": Case(
+        -2022, WV_PATH, wv(rightsType="Rental", **{"rental.periodEndTime": "2020-01-01T00:00:00Z"})
+    ),
+    "Rental period end too far": Case(-2022, FP_PATH, fp(rightsType="Rental", **{"rental.periodEndTime": "+31536001"})),
+    "play duration zero": Case(
+        -2025, WV_PATH, wv(rightsType="Rental", **{"rental.periodEndTime": "+60", "rental.playDuration": "0"})
+    ),
+    "fp play duration too long": Case(
+        -2025, FP_PATH, fp(rightsType="Rental", **{"rental.periodEndTime": "+60", "rental.playDuration": "31536001"})
+    ),
+    "renewalInterval too short": Case(-1100, WV_PATH, wv(renewalInterval="59")),
+    "fp renewalInterval too long": Case(-1100, FP_PATH, fp(renewalInterval="3601")),
+    "renewalInterval not an integer": Case(-1100, WV_PATH, wv(renewalInterval="1e2")),
 }
 
 

@@ -52,6 +52,7 @@ def test_records_are_newest_first_paged_and_filtered_by_cookie(authenticator: st
     assert set(record) <= {"time", "tokenId", "customerId", "drm", "kind", "kid", "cookie", "status", "code"} | {
         "sourceIp",
         "userAgent",
+        "streamId",
     }
 
 

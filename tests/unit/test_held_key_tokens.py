@@ -14,6 +14,8 @@ import pytest
 from drmtoken import runtime
 from drmtoken.adapters.heldkeys import DynamoHeldKeys
 from drmtoken.core.fairplay import ksm_request
+from drmtoken.core.license import LICENSE, Terms
+from drmtoken.core.rights import STREAMING, Rights
 from drmtoken.core.token import Keyring, open_token
 from drmtoken_cli.admin_store import AdminStore
 from drmtoken_cli.devserver.ksm_standin import KsmStandIn, fake_ckc
@@ -170,7 +172,7 @@ def test_clear_key_answers_every_asked_kid_the_token_holds(
 
 def test_the_ksm_gets_every_key_of_the_token(authenticator: str, title: dict[str, str], keyring: Keyring) -> None:
     claims = claims_of(issue(FP_PATH, authenticator, contentId="movie-7"), keyring)
-    message = ksm_request(claims, b"spc")
+    message = ksm_request(claims, b"spc", Terms(LICENSE, Rights(STREAMING), int(time.time())))
     assert {k["kid"]: k["contentKey"] for k in message["keys"]} == title
     assert all(len(k["iv"]) == 32 and k["trackType"] in ("SD", "HD", "AUDIO") for k in message["keys"])
     first = message["keys"][0]

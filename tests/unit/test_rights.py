@@ -162,7 +162,7 @@ def test_the_preflight_opens_no_token_and_calls_nothing(dynamodb_calls: list[str
     response = redeem("", method="OPTIONS", Origin="http://127.0.0.1:8000")
     assert response["statusCode"] == 204 and response["body"] == ""
     assert response["headers"]["Access-Control-Allow-Methods"] == "POST, OPTIONS"
-    assert response["headers"]["Access-Control-Allow-Headers"] == "Content-Type, ExpressPlayToken"
+    assert response["headers"]["Access-Control-Allow-Headers"] == "Content-Type, ExpressPlayToken, Drm-Renewal-Of"
     assert response["headers"]["Access-Control-Max-Age"] == "86400"
     assert dynamodb_calls == []
 
@@ -204,7 +204,7 @@ def test_records_hold_what_the_contract_lists_and_nothing_else(
     redeem(token_url(authenticator, cookie="c1"), clearkey_request(), **{"User-Agent": "Player/1.0"})
     (record,) = records(dynamodb, service_env)
     allowed = {"pk", "sk", "cookieKey", "expiresAt", "time", "tokenId", "customerId", "drm", "kind", "kid", "cookie"}
-    allowed |= {"status", "code", "sourceIp", "userAgent"}
+    allowed |= {"status", "code", "sourceIp", "userAgent", "streamId"}
     assert set(record) <= allowed
     assert record["userAgent"]["S"] == "Player/1.0"
     bucket = record["pk"]["S"].removeprefix("acme#")  # one of the customer's buckets, the same for both keys

@@ -39,7 +39,7 @@ def test_widevine_claims_carry_every_parameter(authenticator: str, keyring: Keyr
         generalFlags="0000",
         cookie="session 7",
         wvExtension=["wudo,AAAAAA==", "abcd,AQID"],
-        rightsType="BuyToOwn",  # unknown names are ignored
+        rightsKind="BuyToOwn",  # unknown names are ignored
     )
     before = int(time.time())
     claims = claims_of(invoke(rest_event("GET", WV_PATH, params)), keyring, "wv")

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from drmtoken.core.license import LICENSE, Terms
+from drmtoken.core.rights import STREAMING, Rights
 from drmtoken.core.widevine import WidevineProvider, inner_request, signed_message
 from drmtoken_cli.devserver.widevine_standin import TEST_IV, TEST_KEY, TEST_PROVIDER, WidevineStandIn, signature_matches
 from tests.support.apigw import rest_event
@@ -148,7 +150,7 @@ def test_refusals_before_the_back_end_never_reach_it(authenticator: str, stand_i
 def test_the_signature_is_aes_cbc_of_the_sha1_of_exactly_the_signed_bytes() -> None:
     provider = WidevineProvider(TEST_PROVIDER, TEST_KEY, TEST_IV, "https://example.invalid/")
     claims = {"kid": KID1, "contentKey": CONTENT_KEY, "securityLevel": 1, "hdcpOutputControl": 0}
-    inner = inner_request(provider, claims, CHALLENGE)
+    inner = inner_request(provider, claims, CHALLENGE, Terms(LICENSE, Rights(STREAMING), 0))
     outer = json.loads(signed_message(provider, inner))
     assert base64.b64decode(outer["request"]) == inner and outer["signer"] == TEST_PROVIDER
     assert signature_matches(inner, base64.b64decode(outer["signature"]))

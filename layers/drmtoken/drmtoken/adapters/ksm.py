@@ -18,7 +18,7 @@ import urllib3
 
 from drmtoken.core.errors import ApiError, DependencyError
 from drmtoken.core.fairplay import failed_ksm, ksm_request, read_ksm_answer, read_spc
-from drmtoken.core.license import LICENSE, License
+from drmtoken.core.license import Ask, License, Terms, ask_by_header
 from drmtoken.core.untrusted import MAX_ANSWER_BYTES
 
 from .backend_http import pool_manager, post
@@ -36,14 +36,16 @@ class KsmClient:
     def is_url(self) -> bool:
         return bool(self.target and self.target.startswith(("https://", *LOOPBACK)))
 
-    def kind_of(self, body: bytes) -> str:
+    def kind_of(self, body: bytes, renewal_of: str | None) -> Ask:
         if self.target is None:  # checked before a use is taken: nothing to give back
             raise ApiError(-6006, "no key security module is configured for FairPlay")
-        return LICENSE
+        return ask_by_header(renewal_of)
 
-    def issue(self, claims: Mapping[str, Any], body: bytes, content_type: str, deadline: float) -> License:
+    def issue(
+        self, claims: Mapping[str, Any], body: bytes, content_type: str, deadline: float, terms: Terms
+    ) -> License:
         spc = read_spc(body, content_type)
-        message = json.dumps(ksm_request(claims, spc.data), separators=(",", ":")).encode("utf-8")
+        message = json.dumps(ksm_request(claims, spc.data, terms), separators=(",", ":")).encode("utf-8")
         status, answer = self._post(message, deadline) if self.is_url else (200, self._invoke(message))
         return read_ksm_answer(status, answer, spc.shape)
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drmtoken.core.errors import DependencyError
-from drmtoken.core.license import License
-from drmtoken.core.widevine import WidevineProvider, inner_request, kind_of, read_answer, signed_message
+from drmtoken.core.license import Ask, License, Terms
+from drmtoken.core.widevine import WidevineProvider, ask_of, inner_request, read_answer, signed_message
 
 from .backend_http import pool_manager, post
 from .secrets import CachedSecret
@@ -55,14 +55,16 @@ class WidevineLicenseService:
         self.provider = provider
         self.http = pool_manager()
 
-    def kind_of(self, body: bytes) -> str:
-        return kind_of(body)
+    def kind_of(self, body: bytes, renewal_of: str | None) -> Ask:
+        return ask_of(body)  # Widevine's challenge says what it is: a header is not needed, nor believed
 
-    def issue(self, claims: Mapping[str, Any], body: bytes, content_type: str, deadline: float) -> License:
+    def issue(
+        self, claims: Mapping[str, Any], body: bytes, content_type: str, deadline: float, terms: Terms
+    ) -> License:
         provider = self.provider.get()
-        message = signed_message(provider, inner_request(provider, claims, body))
+        message = signed_message(provider, inner_request(provider, claims, body, terms))
         status, answer = self._post(provider.service_url, message, deadline)
-        return read_answer(status, answer, kind_of(body))
+        return read_answer(status, answer, terms.kind)
 
     def _post(self, url: str, message: bytes, deadline: float) -> tuple[int, bytes]:
         return post(self.http, url, message, deadline, "Widevine license service")

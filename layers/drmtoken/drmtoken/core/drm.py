@@ -32,6 +32,7 @@ class DrmProfile:
     kid_with_ek_is_ambiguous: bool  # kek + kid + ek: does kid name a stored key or the given one?
     given_key_needs: tuple[tuple[str, int], ...]  # (parameter, code when missing) beside a key the caller gives
     no_key_named: int  # the code when no key is given and neither kid nor contentId names a held one
+    duration_parameter: str  # its older way to limit playback, which rightsType may not be given beside
     claim_defaults: Mapping[str, Any] = field(default_factory=dict)  # claims a token always carries
 
     def __post_init__(self) -> None:
@@ -51,6 +52,7 @@ PROFILES: Mapping[Drm, DrmProfile] = MappingProxyType(
             kid_with_ek_is_ambiguous=False,  # kid names the key being given
             given_key_needs=(("kid", -4018),),
             no_key_named=-4018,
+            duration_parameter="licenseDuration",
         ),
         Drm.FAIRPLAY: DrmProfile(
             drm=Drm.FAIRPLAY,
@@ -63,6 +65,7 @@ PROFILES: Mapping[Drm, DrmProfile] = MappingProxyType(
             kid_with_ek_is_ambiguous=True,  # kid is optional: with kek it means "the stored key"
             given_key_needs=(("iv", -6003),),  # a held key brings its own IV
             no_key_named=-2005,
+            duration_parameter="rentalDuration",
             claim_defaults={"rentalDuration": 0},
         ),
     }

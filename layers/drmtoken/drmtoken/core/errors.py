@@ -49,8 +49,25 @@ ERRORS: dict[int, tuple[int, str]] = {
         "Invalid expirationTime: RFC 3339 UTC time ending in Z or +N seconds, in the future and at most 30 days ahead",
     ),
     -2033: (400, "Invalid cookie: 1 to 32 printable ASCII characters"),
+    # rights (ExpressPlay's codes; -2023, a missing rental.playDuration, is not used: it is optional)
+    -2020: (400, "Missing rightsType: rental parameters need rightsType=Rental"),
+    -2021: (
+        400,
+        "Invalid rightsType: BuyToOwn or Rental, rental parameters only with Rental,"
+        " and not beside licenseDuration or rentalDuration",
+    ),
+    -2022: (
+        400,
+        "Missing or invalid rental.periodEndTime: RFC 3339 UTC time ending in Z or +N seconds,"
+        " in the future and at most 365 days ahead",
+    ),
+    -2025: (400, "Invalid rental.playDuration: an integer from 1 to 31536000 seconds"),
     # Widevine policy
-    -1100: (400, "Invalid contentId (1 to 256 printable characters) or maxUses (an integer from 1 to 1000)"),
+    -1100: (
+        400,
+        "Invalid contentId (1 to 256 printable characters), maxUses (an integer from 1 to 1000)"
+        " or renewalInterval (an integer from 60 to 3600)",
+    ),
     -1101: (400, "Invalid length: must be an integer from 1 to 32"),
     -1102: (400, "Invalid start: must be the next of a page this service gave"),
     -7003: (400, "Missing securityLevel"),
@@ -78,6 +95,9 @@ ERRORS: dict[int, tuple[int, str]] = {
     -7008: (400, "Widevine license generation failed"),
     -6004: (400, "Failed to generate CKC"),
     -4001: (403, "Device could not be authenticated"),
+    -4030: (403, "Renewal refused: not a renewal of a license this token gave"),
+    -4031: (403, "License refused: the rental period or the license's renewals are over"),
+    -4032: (400, "Persistent license refused: this token grants streaming only (rightsType grants one)"),
     # service: a dependency (DynamoDB, Secrets Manager) failed or throttled; the caller may retry
     -2030: (503, "Service temporarily unavailable, please retry"),
     # the stage's throttling (answered by API Gateway itself, template.yaml's THROTTLED response)

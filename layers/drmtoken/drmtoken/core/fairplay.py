@@ -17,7 +17,8 @@ from urllib.parse import parse_qs
 
 from .errors import ApiError, DependencyError
 from .keys import token_keys
-from .license import License
+from .license import License, Terms
+from .rights import BUY_TO_OWN, RENTAL, Rights
 from .untrusted import read_json
 
 RAW, FORM, JSON = "raw", "form", "json"  # the three shapes an SPC arrives in, and its CKC leaves in
@@ -44,7 +45,27 @@ def read_spc(body: bytes, content_type: str) -> Spc:
     return Spc(body, RAW)
 
 
-def ksm_request(claims: Mapping[str, Any], spc: bytes) -> dict[str, Any]:
+def key_duration(rights: Rights, now: int) -> dict[str, Any]:
+    """What the CKC's content key duration (Apple's key types) is to say; nothing for a plain streaming license.
+
+    ``leaseSeconds``: how long the key may be used before it is renewed (a lease);
+    ``rentalSeconds``: how long a kept key may be stored; ``playbackSeconds``: how long it
+    plays once playback starts (docs/rights-api.md §4).
+    """
+    left, lease = rights.seconds_left(now), rights.license_seconds(now)
+    if rights.kind == BUY_TO_OWN:
+        return {"keyType": "persist-unlimited"}
+    played = {} if rights.play_seconds is None else {"playbackSeconds": rights.play_seconds}
+    if rights.kind == RENTAL and rights.renews:
+        return {"keyType": "lease-and-rental", "leaseSeconds": lease, "rentalSeconds": left, **played}
+    if rights.kind == RENTAL:
+        return {"keyType": "persist-limited", "rentalSeconds": left, **played}
+    if rights.renews:
+        return {"keyType": "lease", "leaseSeconds": lease}
+    return {}
+
+
+def ksm_request(claims: Mapping[str, Any], spc: bytes, terms: Terms) -> dict[str, Any]:
     """What the KSM is given: the SPC and the token's keys, IVs, KIDs and policy, and who asked.
 
     ``keys`` holds every key of the token, so the KSM picks the one the SPC asks for
@@ -53,6 +74,7 @@ def ksm_request(claims: Mapping[str, Any], spc: bytes) -> dict[str, Any]:
     keys = token_keys(claims)
     given_iv = claims.get("iv")
     return {
+        **key_duration(terms.rights, terms.now),
         "spc": base64.b64encode(spc).decode("ascii"),
         "contentKey": keys[0].key.hex(),
         "iv": given_iv,

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from uuid import UUID
 
+from .protobuf import bytes_field, varint_field
+
 WIDEVINE_SYSTEM = UUID("edef8ba9-79d6-4ace-a3c8-27dcd51d21ed")
 FAIRPLAY_SYSTEM = UUID("94ce86fb-07ff-4f43-adb8-93d2fa968ca2")
 COMMON_SYSTEM = UUID("1077efec-c0b2-4d02-ace3-3c1e52e2fb4b")  # W3C Common PSSH: Clear Key playback
@@ -41,28 +43,10 @@ def pssh_box(system_id: UUID, kids: list[bytes], data: bytes, version: int) -> b
     return struct.pack(">I", 8 + len(body)) + b"pssh" + body
 
 
-def _varint(number: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, number = number & 0x7F, number >> 7
-        out.append(byte | (0x80 if number else 0))
-        if not number:
-            return bytes(out)
-
-
-def _length_delimited(field_number: int, value: bytes) -> bytes:
-    return _varint(field_number << 3 | 2) + _varint(len(value)) + value
-
-
 def widevine_pssh_data(facts: KeyFacts) -> bytes:
     """WidevinePsshData: key_id (2), content_id (4) and protection_scheme (9, the four-character code)."""
     scheme = int.from_bytes(facts.scheme.encode("ascii"), "big")
-    return (
-        _length_delimited(2, facts.kid)
-        + _length_delimited(4, facts.content_id.encode("utf-8"))
-        + _varint(9 << 3 | 0)
-        + _varint(scheme)
-    )
+    return bytes_field(2, facts.kid) + bytes_field(4, facts.content_id.encode("utf-8")) + varint_field(9, scheme)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,9 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from .errors import ApiError, DependencyError
 from .keys import token_keys
-from .license import CERTIFICATE, LICENSE, License
+from .license import CERTIFICATE, LICENSE, RELEASE, RENEWAL, Ask, License, Terms
+from .protobuf import Field, only, read_fields
+from .rights import GRACE_SECONDS, RENEWAL_RETRY_SECONDS
 from .untrusted import device_field, read_json
 
 DEFAULT_SERVICE = "https://license.widevine.com/cenc/getlicense/{provider}"
@@ -100,18 +102,93 @@ def is_certificate_request(challenge: bytes) -> bool:
     return len(challenge) <= 4 and challenge[:2] == b"\x08\x04"
 
 
-def inner_request(provider: WidevineProvider, claims: Mapping[str, Any], challenge: bytes) -> bytes:
-    """The JSON the provider signs: the challenge, and for a license the token's key and policy."""
+# license_protocol.proto's field numbers, the few read here.
+SIGNED_TYPE, SIGNED_MSG = 1, 2  # SignedMessage.type, .msg
+LICENSE_REQUEST = 1  # SignedMessage.MessageType
+REQUEST_CONTENT_ID, REQUEST_TYPE = 2, 3  # LicenseRequest.content_id, .type
+EXISTING_LICENSE = 3  # ContentIdentification.existing_license
+LICENSE_ID = 1  # ExistingLicense.license_id
+PROVIDER_SESSION_TOKEN = 6  # LicenseIdentification.provider_session_token
+REQUEST_KINDS = {1: LICENSE, 2: RENEWAL, 3: RELEASE}  # LicenseRequest.RequestType: NEW, RENEWAL, RELEASE
+
+
+def ask_of(challenge: bytes) -> Ask:
+    """What a CDM's challenge asks for, read from the challenge (a renewal is never taken on trust).
+
+    A RENEWAL or RELEASE names the license it renews by the provider session token the
+    first license carried (our stream ticket). Anything unreadable as a license request is
+    a first license as far as the service can tell: it takes a use, and the license service
+    refuses it. A renewal whose license id cannot be read names none (refused here).
+    """
+    if is_certificate_request(challenge):
+        return Ask(CERTIFICATE)
+    try:
+        outer = read_fields(challenge)
+        if only(outer, SIGNED_TYPE, int) != LICENSE_REQUEST:
+            return Ask(LICENSE)
+        request = read_fields(bytes(only(outer, SIGNED_MSG, bytes) or b""))
+        kind = REQUEST_KINDS.get(int(only(request, REQUEST_TYPE, int) or 1), LICENSE)
+    except ValueError:
+        return Ask(LICENSE)
+    if kind == LICENSE:
+        return Ask(LICENSE)
+    return Ask(kind, session_token_of(request))
+
+
+def session_token_of(request: list[Field]) -> str | None:
+    """content_id.existing_license.license_id.provider_session_token, as text; None when it is not there."""
+    try:
+        node: bytes | None = bytes(only(request, REQUEST_CONTENT_ID, bytes) or b"")
+        for number in (EXISTING_LICENSE, LICENSE_ID, PROVIDER_SESSION_TOKEN):
+            value = only(read_fields(node or b""), number, bytes)
+            node = None if value is None else bytes(value)
+        return node.decode("ascii") if node else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def policy_overrides(claims: Mapping[str, Any], terms: Terms) -> dict[str, Any]:
+    """What the license service is told to enforce (its policy_overrides), from the token's rights."""
+    rights = terms.rights
+    policy: dict[str, Any] = {"can_play": True}
+    if "licenseDuration" in claims:
+        policy["playback_duration_seconds"] = claims["licenseDuration"]  # 0: unlimited, as Widevine reads it
+    if rights.persistent:
+        policy["can_persist"] = True
+    if rights.period_end is not None:
+        policy["rental_duration_seconds"] = rights.seconds_left(terms.now)
+        if rights.play_seconds is not None:
+            policy["playback_duration_seconds"] = rights.play_seconds
+    lasts = rights.license_seconds(terms.now)
+    if lasts is not None:
+        policy["license_duration_seconds"] = lasts
+    if rights.renewal_interval is not None:
+        policy.update(
+            can_renew=True,
+            renewal_delay_seconds=rights.renewal_interval,
+            renewal_retry_interval_seconds=RENEWAL_RETRY_SECONDS,
+            renewal_recovery_duration_seconds=GRACE_SECONDS,
+        )
+    return policy
+
+
+def inner_request(provider: WidevineProvider, claims: Mapping[str, Any], challenge: bytes, terms: Terms) -> bytes:
+    """The JSON the provider signs: the challenge, and the token's policy; the keys only for a first license.
+
+    A first license's session carries the stream's ticket as its provider session token,
+    which the CDM brings back in every renewal and release of that license.
+    """
     inner: dict[str, Any] = {"payload": b64(challenge), "provider": provider.name}
-    if not is_certificate_request(challenge):
+    if terms.kind != CERTIFICATE:
         if claims.get("contentId"):
             inner["content_id"] = b64(str(claims["contentId"]).encode("utf-8"))
-        inner["content_key_specs"] = key_specs(claims)
-        policy: dict[str, Any] = {"can_play": True}
-        if "licenseDuration" in claims:
-            policy["playback_duration_seconds"] = claims["licenseDuration"]  # 0: unlimited, as Widevine reads it
-        inner["policy_overrides"] = policy
-        inner["use_policy_overrides_exclusively"] = True
+        if terms.kind == LICENSE:
+            inner["content_key_specs"] = key_specs(claims)
+            if terms.stream is not None:
+                inner["session_init"] = {"provider_session_token": b64(terms.stream.ticket.encode("ascii"))}
+        if terms.kind != RELEASE:
+            inner["policy_overrides"] = policy_overrides(claims, terms)
+            inner["use_policy_overrides_exclusively"] = True
     return json.dumps(inner, separators=(",", ":")).encode("utf-8")
 
 
@@ -168,10 +245,6 @@ def read_answer(status_code: int, body: bytes, kind: str) -> License:
     shown = status if status in KNOWN_STATUSES else "UNKNOWN_STATUS"
     code = -4001 if "DEVICE" in shown or "PLATFORM" in shown else -7008
     raise ApiError(code, shown, backend_said=None if shown == status else status)
-
-
-def kind_of(challenge: bytes) -> str:
-    return CERTIFICATE if is_certificate_request(challenge) else LICENSE
 
 
 def b64(data: bytes) -> str:

@@ -25,6 +25,7 @@ from drmtoken.core.params import (
     reject,
     route_table,
 )
+from drmtoken.core.rights import MAX_PLAY_DURATION, RENEWAL_INTERVAL, parse_rights_type
 
 EXTENSION_CODES = (-2036, -2037)  # type, payload
 
@@ -48,6 +49,10 @@ PARAMETERS: tuple[Param, ...] = (
     Param("cookie", parse_cookie, invalid=-2033),
     Param("maxUses", integer_in(1, MAX_USES), invalid=-1100),
     Param("contentId", parse_content_id, invalid=-1100),
+    Param("rightsType", parse_rights_type, invalid=-2021),
+    Param("rental.periodEndTime", parse_expiration, invalid=-2022, also=(-2020, -2021)),
+    Param("rental.playDuration", integer_in(1, MAX_PLAY_DURATION), invalid=-2025, also=(-2020, -2021)),
+    Param("renewalInterval", integer_in(*RENEWAL_INTERVAL), invalid=-1100, also=(-2021,)),
     Param("securityLevel", integer_in(1, 5), invalid=-7004, missing=-7003, drms=WV),
     Param(
         "hdcpOutputControl", integer_in(0, 2, out_of_range=-2034), invalid=-2008, missing=-7006, drms=WV, also=(-2034,)

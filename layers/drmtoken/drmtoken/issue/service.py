@@ -14,15 +14,28 @@ from drmtoken.core.errors import ApiError, DependencyError
 from drmtoken.core.heldkeys import MAX_KEYS_PER_TOKEN, HeldKey
 from drmtoken.core.keys import KeySource, decide_key_source, held_key_claims, unwrap_content_key
 from drmtoken.core.params import DEFAULT_EXPIRATION, Expiration, RawParams, parse_parameters
+from drmtoken.core.rights import check_rights, rights_claims
 from drmtoken.core.token import seal_token
 from drmtoken.ports import TokenPorts
 
 from .params import ROUTE_PARAMETERS
 
 # Parameters that shape the token but are not policy claims of their own.
-_NOT_CLAIMS = {"customerAuthenticator", "contentKey", "kek", "ek", "expirationTime", "wvExtension", "fpExtension"}
+_NOT_CLAIMS = {
+    "customerAuthenticator",
+    "contentKey",
+    "kek",
+    "ek",
+    "expirationTime",
+    "wvExtension",
+    "fpExtension",
+    "rightsType",  # the rights parameters become the claims of rights_claims
+    "rental.periodEndTime",
+    "rental.playDuration",
+    "renewalInterval",
+}
 # Claims safe to log: identifiers and the caller's own cookie, never key material.
-LOGGABLE_CLAIMS = ("tokenId", "customerId", "environment", "kid", "cookie", "contentId", "expiresAt")
+LOGGABLE_CLAIMS = ("tokenId", "customerId", "environment", "kid", "cookie", "contentId", "expiresAt", "rightsType")
 ISSUED = 0
 
 
@@ -84,6 +97,7 @@ def _issue(
     key_source = decide_key_source(values, drm)
     expiration: Expiration = values.get("expirationTime", DEFAULT_EXPIRATION)
     expiration.resolve(now)  # refuses a past or too distant expiry before anything is counted
+    check_rights(values, drm.duration_parameter, now)
 
     settings = runtime.settings
     route = settings.route(drm.drm)
@@ -192,6 +206,7 @@ def build_claims(
     for name, value in values.items():
         if name not in _NOT_CLAIMS:
             claims[name] = value.hex() if isinstance(value, bytes) else value
+    claims.update(rights_claims(values, issued_at))
     for name, default in drm.claim_defaults.items():
         claims.setdefault(name, default)
     claims["extensions"] = values.get(drm.extension_parameter, [])

@@ -10,13 +10,13 @@ from typing import Any
 
 from drmtoken.apigw.responses import NO_STORE, error_response
 from drmtoken.core.errors import DependencyError
-from drmtoken.core.license import LicenseBackend
+from drmtoken.core.license import RENEWAL_HEADER, LicenseBackend
 from drmtoken.observability import LICENSE_METRICS, lambda_entry, logger, record_request
 from drmtoken.ports import RightsPorts
 from drmtoken.runtime import get_rights_ports
 
 from .routes import RIGHTS_ROUTES, RightsRoute
-from .service import RightsRequest, redeem
+from .service import Redemption, RightsRequest, redeem
 
 ALLOWED_METHODS = ("POST", "OPTIONS")
 MAX_BODY_BYTES = 64 * 1024
@@ -24,11 +24,14 @@ BACKEND_SECONDS = 6.0  # the most a back end is given
 AFTER_BACKEND_SECONDS = 2.0  # kept back from the function's time for the give-back, the record and the answer
 RETRY_AFTER = {"Retry-After": "1"}  # on a 503: the player may try again at once
 TOKEN_PARAMETER = "ExpressPlayToken"  # noqa: S105 - a parameter name; in the query, else a header
+STREAM_HEADER = "Drm-Stream-Id"  # a license's stream ticket: a FairPlay or Clear Key renewal sends it back
+INTERVAL_HEADER = "Drm-Renewal-Interval"  # seconds until a renewing license is to be renewed
 PREFLIGHT = {
     "Access-Control-Allow-Methods": ", ".join(ALLOWED_METHODS),
-    "Access-Control-Allow-Headers": "Content-Type, ExpressPlayToken",
+    "Access-Control-Allow-Headers": f"Content-Type, ExpressPlayToken, {RENEWAL_HEADER}",
     "Access-Control-Max-Age": "86400",
 }
+EXPOSED = {"Access-Control-Expose-Headers": f"{STREAM_HEADER}, {INTERVAL_HEADER}"}  # for a browser's player
 
 
 BackendFor = Callable[[RightsPorts], "LicenseBackend | None"]  # None: the route is not served on this deployment
@@ -71,6 +74,7 @@ def handle_rights_request(
         source_ip=str(((event.get("requestContext") or {}).get("identity") or {}).get("sourceIp") or ""),
         user_agent=headers.get("user-agent", ""),
         content_type=headers.get("content-type", ""),
+        renewal_of=headers.get(RENEWAL_HEADER.lower()),
         deadline=time.monotonic() + backend_seconds(seconds_left),
     )
     try:
@@ -97,7 +101,18 @@ def handle_rights_request(
             return error_response(-2030, "json", request_id, {**cors, **RETRY_AFTER})
         return error_response(outcome.code, "json", request_id, cors, error=outcome.error)
     record_request(route.name, 0, 200, facts, LICENSE_METRICS)
-    return license_response(outcome.license.body, outcome.license.content_type, cors)
+    return license_response(outcome.license.body, outcome.license.content_type, {**cors, **stream_headers(outcome)})
+
+
+def stream_headers(outcome: Redemption) -> dict[str, str]:
+    """A license's stream, for the renewals of DRMs that have no renewal message; its interval when it renews."""
+    terms = outcome.terms
+    if terms is None or terms.stream is None:
+        return {}
+    headers = {**EXPOSED, STREAM_HEADER: terms.stream.ticket}
+    if terms.rights.renewal_interval is not None:
+        headers[INTERVAL_HEADER] = str(terms.rights.renewal_interval)
+    return headers
 
 
 def backend_seconds(seconds_left: float | None) -> float:

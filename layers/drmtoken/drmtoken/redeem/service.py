@@ -13,8 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from drmtoken.core.drm import profile
 from drmtoken.core.errors import USE_LIMIT_STATUS, ApiError, DependencyError, TokenOpenError
-from drmtoken.core.license import CERTIFICATE, LICENSE, License, LicenseBackend
+from drmtoken.core.license import CERTIFICATE, LICENSE, RELEASE, RENEWAL, Ask, License, LicenseBackend, Terms
+from drmtoken.core.rights import Rights
+from drmtoken.core.streams import Stream, new_stream, stream_of
 from drmtoken.core.token import open_token
 from drmtoken.core.untrusted import for_the_log, secret_spellings
 from drmtoken.core.uses import Reservation, Settled, attempt_id, reservation_of
@@ -37,6 +40,7 @@ class RightsRequest:
     source_ip: str = ""
     user_agent: str = ""
     content_type: str = ""
+    renewal_of: str | None = field(default=None, repr=False)  # the Drm-Renewal-Of header: a stream's ticket
     deadline: float = field(default_factory=lambda: time.monotonic() + DEFAULT_BACKEND_SECONDS)  # for the back end
 
 
@@ -51,6 +55,7 @@ class Redemption:
     failure: str | None = None  # why a dependency failed or what a back end said: the operator's log line, made safe
     record: dict[str, Any] | None = None  # what was recorded (None: the token did not open)
     unexpected: bool = False  # a bug: 500, still recorded, the use still given back
+    terms: Terms | None = None  # what the license said: its stream, its rights (for the answer's headers)
 
     @property
     def status(self) -> int:
@@ -77,9 +82,9 @@ def redeem(
     notes: list[str] = []  # what went wrong beside the answer (a give-back that failed), for the log
     outcome: Redemption
     try:
-        answer = _license(route, request, claims, ports, backend, now, facts, notes)
+        answer, terms = _license(route, request, claims, ports, backend, now, facts, notes)
         facts.update(answer.device)
-        outcome = Redemption(ISSUED, facts, license=answer)
+        outcome = Redemption(ISSUED, facts, license=answer, terms=terms)
     except ApiError as error:
         said = f"the back end said: {error.backend_said}" if error.backend_said is not None else None
         outcome = Redemption(error.code, facts, error=error, failure=said)
@@ -115,17 +120,30 @@ def _license(
     now: float,
     facts: dict[str, Any],
     notes: list[str],
-) -> License:
+) -> tuple[License, Terms]:
     if claims.get("drm") != route.redeems.value:
         raise ApiError(-4010, f"not a {route.redeems.value} token")
+    ask = backend.kind_of(request.body, request.renewal_of) if request.body else Ask(LICENSE)
+    facts["kind"] = ask.kind
+    rights = Rights.of(claims, profile(route.redeems).duration_parameter)
+    if ask.kind in (RENEWAL, RELEASE):  # no use, and the token's expiry does not apply: the license's life does
+        terms = Terms(ask.kind, rights, int(now), renewed_stream(ports, claims, ask, rights, now))
+        facts["streamId"] = terms.stream.stream_id if terms.stream else None
+        return backend.issue(claims, request.body, request.content_type, request.deadline, terms), terms
     if claims["expiresAt"] <= now:
         raise ApiError(-4010, "expired")
     if not request.body:
         raise ApiError(route.generation_failed, "empty body")
-    facts["kind"] = backend.kind_of(request.body)
+    if ask.kind == CERTIFICATE:
+        terms = Terms(CERTIFICATE, rights, int(now))
+        return backend.issue(claims, request.body, request.content_type, request.deadline, terms), terms
+    if rights.ended(now):
+        raise ApiError(-4031, "the rental period has ended")
+    terms = Terms(LICENSE, rights, int(now), new_stream(ports.keyring.get(), claims["tokenId"], int(now)))
+    facts["streamId"] = terms.stream.stream_id if terms.stream else None
     max_uses: int | None = claims.get("maxUses")
-    if facts["kind"] == CERTIFICATE or max_uses is None:
-        return backend.issue(claims, request.body, request.content_type, request.deadline)
+    if max_uses is None:
+        return backend.issue(claims, request.body, request.content_type, request.deadline, terms), terms
     token_id, attempt = claims["tokenId"], attempt_id()
     reservation = reservation_of(token_id, request.body, request.source_ip, request.user_agent)
     held = ports.uses.reserve(token_id, max_uses, claims["expiresAt"], reservation, attempt, int(now))
@@ -134,7 +152,7 @@ def _license(
     if held is Reservation.SPENT:
         raise ApiError(-4010, "use limit reached", status_override=USE_LIMIT_STATUS)
     try:
-        license_answer = backend.issue(claims, request.body, request.content_type, request.deadline)
+        license_answer = backend.issue(claims, request.body, request.content_type, request.deadline, terms)
         if ports.uses.settle(token_id, reservation, attempt) is Settled.LOST:
             raise DependencyError("use limit: a retry of this request took its use over")
     except BaseException:
@@ -145,7 +163,21 @@ def _license(
         except DependencyError as error:
             notes.append(f"use not given back: {error}")
         raise
-    return license_answer
+    return license_answer, terms
+
+
+def renewed_stream(ports: RightsPorts, claims: Mapping[str, Any], ask: Ask, rights: Rights, now: float) -> Stream:
+    """The stream a renewal or release names, checked without a database call; -4030 or -4031 when refused.
+
+    A release may end any license this token gave; a renewal only a renewing one, and only
+    while that license may live (never past a rental's end).
+    """
+    if ask.kind == RENEWAL and not rights.renews:
+        raise ApiError(-4030, "this token's licenses do not renew")
+    stream = stream_of(ports.keyring.get(), claims["tokenId"], ask.renews)
+    if ask.kind == RENEWAL and now >= rights.renewable_until(stream.started_at):
+        raise ApiError(-4031, "the rental period has ended" if rights.ended(now) else "its renewals are over")
+    return stream
 
 
 def record_of(outcome: Redemption, request: RightsRequest, now: float) -> dict[str, Any]:
