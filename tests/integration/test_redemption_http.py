@@ -16,6 +16,7 @@ from drmtoken_cli.devserver.widevine_standin import WidevineStandIn
 from tests.support.cli import drmtoken
 from tests.support.requests import CONTENT_KEY, IV, fairplay, widevine
 from tests.support.server import Server, http, start_server
+from tests.support.widevine_proto import read_license
 
 pytestmark = pytest.mark.integration
 KID1 = "80ea8bc8a58f990ad1f76bc665b30bfa"  # ^kid1
@@ -67,7 +68,7 @@ def test_widevine_token_to_license(
     assert status == 200 and url.startswith(f"{server.base}/hms/wv/rights/?ExpressPlayToken=")
     status, headers, license_bytes = post(url, CHALLENGE, "application/octet-stream")  # the URL as handed out
     assert status == 200 and headers["Content-Type"] == "application/octet-stream"
-    assert license_bytes.startswith(b"stand-in license ")
+    assert [key.id.hex() for key in read_license(license_bytes).key] == [KID1]  # read by Google's protobuf
     (seen,) = stand_ins[0].seen  # a correctly signed request, else the stand-in would have refused it
     (spec,) = seen["content_key_specs"]
     assert base64.b64decode(spec["key_id"]).hex() == KID1 and base64.b64decode(spec["key"]).hex() == CONTENT_KEY

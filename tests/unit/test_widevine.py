@@ -17,6 +17,7 @@ from drmtoken_cli.devserver.widevine_standin import TEST_IV, TEST_KEY, TEST_PROV
 from tests.support.apigw import rest_event
 from tests.support.lambdas import FP_PATH, WV_PATH, invoke
 from tests.support.requests import CONTENT_KEY, fairplay, widevine
+from tests.support.widevine_proto import read_license
 
 WV_RIGHTS = "/hms/wv/rights/"
 KID1 = "80ea8bc8a58f990ad1f76bc665b30bfa"  # ^kid1
@@ -64,7 +65,9 @@ def test_the_license_comes_from_a_correctly_signed_request_with_the_tokens_key(
     response = redeem(token, CHALLENGE)
     assert response["statusCode"] == 200, response["body"]
     assert response["headers"]["Content-Type"] == "application/octet-stream" and response["isBase64Encoded"]
-    assert base64.b64decode(response["body"]).startswith(b"stand-in license ")
+    license_ = read_license(base64.b64decode(response["body"]))  # read by Google's protobuf
+    assert [(key.id.hex(), key.level) for key in license_.key] == [(KID1, 3)]
+    assert license_.policy.can_play and license_.policy.playback_duration_seconds == 3600
     (seen,) = stand_in.seen
     assert base64.b64decode(seen["payload"]) == CHALLENGE
     assert seen["content_key_specs"] == [

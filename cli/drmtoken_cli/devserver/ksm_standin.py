@@ -5,7 +5,11 @@ every entry of ``keys`` alike, and, when told what to expect, the token's key, I
 and answers ``{"ckc": ...}``: a fake CKC derived from what it received, so a test can tell
 it was made from the right key. A real KSM reads from the SPC which key the player asks for
 (the KID its ``skd://`` URI names); here an SPC starting ``KID:<32 hex>`` asks for that KID
-among ``keys`` (not there: an error), any other SPC for the single-key fields.
+among ``keys`` (not there: an error), any other SPC for the single-key fields. What the
+request says of the key's duration (``keyType``, one of Apple's content key duration types,
+and ``leaseSeconds``, ``rentalSeconds``, ``playbackSeconds``) is checked and written into the
+CKC, where a real KSM puts its content key duration TLLV, so a test reads it back
+(``ckc_duration``); a request without ``keyType`` gets the CKC it always got.
 SPCs drive its failures as a real KSM's would fail, or misbehave: ``ERROR:<text>`` answers
 ``{"error": text}``, ``KEYLEAK`` an error quoting the key and IV it was given (hex both
 cases, base64, base64url), ``GARBAGE`` something that is not JSON, ``HTTP:<code>`` a good
@@ -27,11 +31,32 @@ from .standin import LoopbackService, Trickle, deep_json, trickle
 
 SLOW_SECONDS = 7.0  # past the client's 5 s read timeout
 _HEX16 = re.compile(r"[0-9a-f]{32}")
+KEY_TYPES = ("lease", "rental", "lease-and-rental", "persist-unlimited", "persist-limited")
+DURATION_SECONDS = ("leaseSeconds", "rentalSeconds", "playbackSeconds")
+_DURATION_MARK = b" duration "
 
 
-def fake_ckc(spc: bytes, content_key: str, iv: str) -> bytes:
-    """What this stand-in answers: tied to the SPC, the key and the IV it was given."""
-    return b"stand-in ckc " + hashlib.sha256(spc + bytes.fromhex(content_key) + bytes.fromhex(iv)).digest()[:16]
+def fake_ckc(spc: bytes, content_key: str, iv: str, duration: dict[str, Any] | None = None) -> bytes:
+    """What this stand-in answers: tied to the SPC, the key and the IV it was given, and the key's duration."""
+    made = b"stand-in ckc " + hashlib.sha256(spc + bytes.fromhex(content_key) + bytes.fromhex(iv)).digest()[:16]
+    return made + _DURATION_MARK + json.dumps(duration, sort_keys=True).encode() if duration else made
+
+
+def ckc_duration(ckc: bytes) -> dict[str, Any]:
+    """The key duration a stand-in CKC carries; {} when it carries none."""
+    _, marked, duration = ckc.partition(_DURATION_MARK)
+    return dict(json.loads(duration)) if marked else {}
+
+
+def duration_of(request: dict[str, Any]) -> dict[str, Any] | None:
+    """The request's key duration; None when it is malformed (a real KSM could not make that TLLV)."""
+    duration = {name: request[name] for name in ("keyType", *DURATION_SECONDS) if name in request}
+    if duration and duration.get("keyType") not in KEY_TYPES:
+        return None
+    seconds = [duration[name] for name in DURATION_SECONDS if name in duration]
+    if not all(isinstance(value, int) and not isinstance(value, bool) and value > 0 for value in seconds):
+        return None
+    return duration
 
 
 class KsmStandIn(LoopbackService):
@@ -72,7 +97,10 @@ class KsmStandIn(LoopbackService):
         wrong = [name for name, value in self.expect.items() if request.get(name) != value]
         if wrong:
             return 200, json.dumps({"error": f"does not match the token: {', '.join(sorted(wrong))}"}).encode()
-        ckc = json.dumps({"ckc": base64.b64encode(fake_ckc(spc, key, iv)).decode()}).encode()
+        duration = duration_of(request)
+        if duration is None:
+            return 200, json.dumps({"error": "keyType must be a key duration type, its seconds above 0"}).encode()
+        ckc = json.dumps({"ckc": base64.b64encode(fake_ckc(spc, key, iv, duration)).decode()}).encode()
         if spc.startswith(b"ERROR:"):
             return 200, json.dumps({"error": spc[6:].decode("ascii", "replace")}).encode()
         if spc.startswith(b"KEYLEAK"):

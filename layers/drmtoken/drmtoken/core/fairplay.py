@@ -45,7 +45,7 @@ def read_spc(body: bytes, content_type: str) -> Spc:
     return Spc(body, RAW)
 
 
-def key_duration(rights: Rights, now: int) -> dict[str, Any]:
+def key_duration(rights: Rights, now: float) -> dict[str, Any]:
     """What the CKC's content key duration (Apple's key types) is to say; nothing for a plain streaming license.
 
     ``leaseSeconds``: how long the key may be used before it is renewed (a lease);

@@ -35,7 +35,7 @@ class Terms:
 
     kind: str
     rights: Rights
-    now: int
+    now: float  # when the license is given (epoch seconds; its durations count from the next whole second)
     stream: Stream | None = None  # a first license's new stream, or the one a renewal renews
 
 

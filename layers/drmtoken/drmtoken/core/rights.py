@@ -125,8 +125,11 @@ class Rights:
         return self.period_end is not None and now >= self.period_end
 
     def seconds_left(self, now: float) -> int | None:
-        """Seconds to a rental's end (at least 1 while it runs); None without an end."""
-        return None if self.period_end is None else max(1, self.period_end - math.floor(now))
+        """Whole seconds to a rental's end (at least 1 while it runs); None without an end.
+
+        Counted from the next whole second, so a license given now never outlives the rental.
+        """
+        return None if self.period_end is None else max(1, self.period_end - math.ceil(now))
 
     def license_seconds(self, now: float) -> int | None:
         """How long a license given now may live before it must be renewed (or ends); None: no limit here.

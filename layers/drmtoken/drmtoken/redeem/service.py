@@ -127,7 +127,7 @@ def _license(
     facts["kind"] = ask.kind
     rights = Rights.of(claims, profile(route.redeems).duration_parameter)
     if ask.kind in (RENEWAL, RELEASE):  # no use, and the token's expiry does not apply: the license's life does
-        terms = Terms(ask.kind, rights, int(now), renewed_stream(ports, claims, ask, rights, now))
+        terms = Terms(ask.kind, rights, now, renewed_stream(ports, claims, ask, rights, now))
         facts["streamId"] = terms.stream.stream_id if terms.stream else None
         return backend.issue(claims, request.body, request.content_type, request.deadline, terms), terms
     if claims["expiresAt"] <= now:
@@ -135,11 +135,11 @@ def _license(
     if not request.body:
         raise ApiError(route.generation_failed, "empty body")
     if ask.kind == CERTIFICATE:
-        terms = Terms(CERTIFICATE, rights, int(now))
+        terms = Terms(CERTIFICATE, rights, now)
         return backend.issue(claims, request.body, request.content_type, request.deadline, terms), terms
     if rights.ended(now):
         raise ApiError(-4031, "the rental period has ended")
-    terms = Terms(LICENSE, rights, int(now), new_stream(ports.keyring.get(), claims["tokenId"], int(now)))
+    terms = Terms(LICENSE, rights, now, new_stream(ports.keyring.get(), claims["tokenId"], int(now)))
     facts["streamId"] = terms.stream.stream_id if terms.stream else None
     max_uses: int | None = claims.get("maxUses")
     if max_uses is None:
