@@ -91,3 +91,29 @@ def test_drmtoken_records_shows_the_redemptions(acme: str, env: dict[str, str]) 
     assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\t", line) for line in lines), lines  # dates
     assert len(lines) == 2 and all(token_id in line for line in lines)
     assert drmtoken("records", "acme", "--cookie", "x" * 33, env=env, check=False).returncode == 2
+
+
+def test_parallel_renewals_of_a_one_use_token_spend_nothing_on_the_real_engine(
+    acme: str, local_env: dict[str, str]
+) -> None:
+    url = invoke(rest_event("GET", WV_PATH, widevine(acme, maxUses="1", renewalInterval="60")))["body"]
+    first = invoke(clearkey_event(url))
+    assert first["statusCode"] == 200
+    renewal = clearkey_event(url)
+    renewal["headers"]["Drm-Renewal-Of"] = first["headers"]["Drm-Stream-Id"]
+    runtime.get_rights_ports()
+    with ThreadPoolExecutor(max_workers=16) as pool:  # renewals racing first licenses of the same token
+        renewed = pool.map(lambda _: invoke(renewal)["statusCode"], range(20))
+        others = pool.map(lambda n: invoke(clearkey_event(url, source_ip=f"198.51.100.{n}"))["statusCode"], range(20))
+        statuses, refused = list(renewed), list(others)
+    assert statuses == [200] * 20 and set(refused) <= {403, 503} and 403 in refused
+    forged = clearkey_event(url)
+    ticket = first["headers"]["Drm-Stream-Id"]
+    flipped = "B" if ticket[-10] == "A" else "A"  # a character inside the tag: other bytes, whatever it was
+    forged["headers"]["Drm-Renewal-Of"] = ticket[:-10] + flipped + ticket[-9:]
+    assert json.loads(invoke(forged)["body"])["errorCode"] == -4030
+    items = aws.client("dynamodb").scan(TableName=local_env["RECORDS_TABLE"])["Items"]
+    (counter,) = [item for item in items if item["pk"]["S"].startswith("uses#")]
+    assert counter["uses"]["N"] == "1"  # the first license's, whatever the renewals did
+    kinds = [item["kind"]["S"] for item in items if item["pk"]["S"].startswith("acme#")]
+    assert kinds.count("renewal") == 21 and kinds.count("license") == 21
