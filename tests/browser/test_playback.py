@@ -159,6 +159,55 @@ def test_a_two_key_title_from_the_key_provider_plays_picture_and_sound_with_a_to
     )
 
 
+def test_a_rental_plays_through_its_renewals_and_stops_when_a_renewal_is_refused(
+    demo: tuple[Server, str], browser: Any
+) -> None:
+    server, page = demo
+    browser.get(f"{page}?case=rental&renewEvery=2")  # a 12-second rental, renewed every 2 s by the page
+    deadline, trail = time.monotonic() + 30, []
+    state: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        state = browser.execute_script("return window.demo") or {}
+        trail.append((state.get("renewals", 0), state.get("frames", 0)))
+        if state.get("stopped") or state.get("error") is not None:
+            break
+    assert state.get("error") is None and state.get("stopped"), state
+    # Frames kept coming while the license was renewed: more after the third renewal than before the first.
+    before_first = max(frames for renewals, frames in trail if renewals == 0)
+    after_third = max(frames for renewals, frames in trail if renewals >= 3)
+    assert state["renewals"] >= 3 and after_third > before_first > 0, trail
+    assert state["renewalRefused"]["status"] == 403 and state["renewalRefused"]["code"] == -4031, state
+    shown = browser.find_element("id", "state").text
+    assert "renewal refused" in shown and "-4031" in shown, shown
+    paused = browser.execute_script("return document.getElementById('video').paused")
+    assert paused, "the picture goes on after a refused renewal"
+    log = "".join(server.stderr)
+    assert log.count("POST /hms/ck/rights/ 200") >= 1 + state["renewals"] and "403 -4031" in log
+    print(f"rental: {state['renewals']} renewals of stream {state['stream']}, then 403 -4031; frames {trail[-1][1]}")
+
+
+def test_chromium_says_whether_clear_key_keeps_persistent_licenses(demo: tuple[Server, str], browser: Any) -> None:
+    """What Debian's Chromium answers for a Clear Key persistent-license session (the closing note reports it)."""
+    _, page = demo
+    browser.get(page)
+    answer = browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        navigator.requestMediaKeySystemAccess('org.w3.clearkey', [{
+          initDataTypes: ['cenc', 'keyids'],
+          videoCapabilities: [{contentType: 'video/mp4; codecs="avc1.42E01E"'}],
+          sessionTypes: ['persistent-license'],
+        }]).then((access) => done('supported: ' + JSON.stringify(access.getConfiguration().sessionTypes)),
+                 (error) => done(error.name + ': ' + error.message));
+        """
+    )
+    print(f"Chromium, Clear Key persistent-license: {answer}")
+    # Chromium's Clear Key keeps no licenses: a page cannot play a rental from a stored one. Should a
+    # later Chromium keep them, this fails, and the stored-license playback test is to be written.
+    assert answer.startswith("NotSupportedError"), answer
+
+
 def test_the_readme_shows_the_demo_playing() -> None:
     assert SCREENSHOT.exists() and SCREENSHOT.stat().st_size > 10_000
     assert f"]({SCREENSHOT.relative_to(ROOT)})" in (ROOT / "README.md").read_text()

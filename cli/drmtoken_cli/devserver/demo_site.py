@@ -48,6 +48,9 @@ CASES: dict[str, dict[str, str]] = {  # what /demo/token asks the token route fo
     "other-kid": {**CLIP, "kid": "^another-title"},  # a token for another KID: its key cannot be asked for by this clip
     "expired": {**CLIP, "expirationTime": "+1"},  # the page waits it out before playing
     "once": {**CLIP, "maxUses": "1"},
+    "renewing": {**CLIP, "renewalInterval": "60"},  # the page renews it every minute (sooner with ?renewEvery=)
+    # A short rental, renewed: its renewals are refused once it ends, and the page stops the picture.
+    "rental": {**CLIP, "rightsType": "Rental", "rental.periodEndTime": "+12", "renewalInterval": "60"},
     "title": {"contentId": DEMO_TITLE},  # every key the service holds for the title: picture and sound
     "title-video-only": {"kid": uuid.UUID(TITLE_KIDS["VIDEO"]).hex},  # the video key alone: no sound
 }

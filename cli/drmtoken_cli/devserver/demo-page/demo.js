@@ -1,11 +1,17 @@
 // The demo page: a token from /demo/token, its Clear Key license URL given to Shaka Player,
 // the player's state (video frames and audio bytes decoded), and when the service refuses,
-// its code and reason; window.demo for the browser test.
+// its code and reason; window.demo for the browser test. A renewing token's license is renewed by
+// the page (Clear Key has no renewal message of its own): the first license's answer names its
+// stream (Drm-Stream-Id) and interval (Drm-Renewal-Interval); every interval the page asks again with
+// Drm-Renewal-Of, and stops the picture when the service refuses. ?renewEvery=N renews sooner (tests).
 'use strict';
 
 const params = new URLSearchParams(location.search);
 const stateElement = document.getElementById('state');
-window.demo = {frames: 0, audioBytes: 0, error: null, service: null, licenseUrl: null, claims: null};
+window.demo = {
+  frames: 0, audioBytes: 0, error: null, service: null, licenseUrl: null, claims: null,
+  stream: null, renewals: 0, renewalRefused: null, stopped: false,
+};
 
 function show(text, kind) {
   stateElement.textContent = text;
@@ -44,6 +50,41 @@ function serviceRefusal(error) {
   }
 }
 
+// The service's refusal of a renewal, as it said it: {status, code, message}.
+async function refusalOf(answer) {
+  try {
+    const body = await answer.json();
+    return {status: answer.status, code: body.errorCode, message: body.errorMessage};
+  } catch (ignored) {
+    return {status: answer.status, code: null, message: null};
+  }
+}
+
+// Renew the stream's license every interval, as a player must; a refusal ends playback.
+function renewEvery(seconds, licenseUrl, request, ticket, player, video) {
+  const timer = setInterval(async () => {
+    const answer = await fetch(licenseUrl, {
+      method: 'POST',
+      headers: {'Content-Type': 'application/json', 'Drm-Renewal-Of': ticket},
+      body: request,
+    });
+    if (answer.ok) {
+      window.demo.renewals += 1;
+      document.getElementById('renewals').textContent =
+        window.demo.renewals + ' renewal(s), every ' + seconds + ' s, of stream ' + window.demo.stream;
+      return;
+    }
+    clearInterval(timer);
+    const refusal = await refusalOf(answer);
+    window.demo.renewalRefused = refusal;
+    video.pause();
+    await player.unload();  // the license is not renewed: no more picture
+    window.demo.stopped = true;
+    show('renewal refused: the service answered ' + refusal.status + ' ' + refusal.code + ' "' +
+      refusal.message + '"; playback stopped after ' + window.demo.renewals + ' renewal(s)', 'error');
+  }, seconds * 1000);
+}
+
 async function main() {
   shaka.polyfill.installAll();
   let licenseUrl = params.get('license');  // a license URL to use again (the second play of a one-use token)
@@ -72,6 +113,22 @@ async function main() {
   await player.attach(video);
   // The page owns the choice of license server: the manifest names none.
   player.configure({drm: {servers: {'org.w3.clearkey': licenseUrl}}});
+  // The first license's request and answer: what a renewal sends again, and the stream it renews.
+  const LICENSE = shaka.net.NetworkingEngine.RequestType.LICENSE;
+  let licenseRequest = null;
+  player.getNetworkingEngine().registerRequestFilter((type, request) => {
+    if (type === LICENSE && licenseRequest === null) licenseRequest = request.body;
+  });
+  player.getNetworkingEngine().registerResponseFilter((type, response) => {
+    const ticket = response.headers['drm-stream-id'];
+    const interval = Number(response.headers['drm-renewal-interval'] || 0);
+    if (type !== LICENSE || !ticket || window.demo.stream !== null) return;
+    window.demo.stream = ticket.split('.').pop().slice(0, 16);  // its id, as records show it
+    if (interval > 0) {
+      video.loop = true;  // the clip is short: loop it while the license is renewed
+      renewEvery(Number(params.get('renewEvery')) || interval, licenseUrl, licenseRequest, ticket, player, video);
+    }
+  });
   const failed = (error) => {
     window.demo.error = error.code;
     const refusal = serviceRefusal(error);
@@ -86,7 +143,7 @@ async function main() {
   setInterval(() => {
     window.demo.frames = video.getVideoPlaybackQuality().totalVideoFrames;
     window.demo.audioBytes = video.webkitAudioDecodedByteCount || 0;
-    if (window.demo.error === null && window.demo.frames > 0) {
+    if (window.demo.error === null && !window.demo.stopped && window.demo.frames > 0) {
       show('playing: ' + window.demo.frames + ' frames and ' + window.demo.audioBytes + ' bytes of sound decoded, ' +
         video.currentTime.toFixed(1) + ' s', 'playing');
     }
