@@ -27,6 +27,8 @@ RIGHTS_CALLS = {  # case -> (DynamoDB calls, back-end calls)
     "used up": (2, 0),
     "back end refused": (3, 1),
     "certificate request": (1, 1),  # the record only: no use is taken
+    "renewal of a maxUses token": (1, 1),  # the record only: a renewal spends no use
+    "forged renewal": (1, 0),  # refused by its ticket alone: the record, nothing asked
 }
 KEY_CALLS = 500
 # docs/key-provider.md and docs/data-model.md: the customer and one BatchGetItem, a PutItem per new key;

@@ -42,9 +42,14 @@ def test_refusal_timing_compares_both_refusals(bench_environment: None) -> None:
 def test_rights_routes_are_measured_and_cost_what_the_contract_says(bench_environment: None) -> None:
     from bench.__main__ import RIGHTS_CALLS
 
-    for result in rights.measure(50).values():
+    measured = rights.measure(50)
+    assert {"wv renewal", "fp renewal", "ck renewal"} <= set(measured)  # a renewal beside each first license
+    for result in measured.values():
         assert 0 < result["floor_p50_ms"] < result["p50_ms"]
     counted = rights.calls_per_redemption()
+    assert {
+        f"{route} {kind}" for route in ("wv", "fp", "ck") for kind in ("renewal of a maxUses token", "forged renewal")
+    } <= set(counted)
     for case, made in counted.items():
         route, _, kind = case.partition(" ")
         dynamodb, back_end = RIGHTS_CALLS[kind]
