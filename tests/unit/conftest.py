@@ -10,6 +10,8 @@ from moto import mock_aws
 
 from drmtoken.adapters import aws
 from drmtoken_cli.admin_store import AdminStore
+from drmtoken_cli.devserver.ksm_standin import KsmStandIn
+from drmtoken_cli.devserver.widevine_standin import WidevineStandIn
 from tests.support.lambdas import TEMPLATE
 
 
@@ -57,3 +59,19 @@ def dynamodb_calls(dynamodb: Any) -> Iterator[list[str]]:
     client.meta.events.register("before-call.dynamodb", record)
     yield calls
     client.meta.events.unregister("before-call.dynamodb", record)
+
+
+@pytest.fixture
+def stand_in(monkeypatch: pytest.MonkeyPatch, service_env: dict[str, str]) -> Iterator[WidevineStandIn]:
+    """The Widevine license service's stand-in on 127.0.0.1, the functions pointed at it."""
+    with WidevineStandIn() as service:
+        monkeypatch.setenv("WIDEVINE_PROVIDER", service.provider_json())
+        yield service
+
+
+@pytest.fixture
+def ksm(monkeypatch: pytest.MonkeyPatch, service_env: dict[str, str]) -> Iterator[KsmStandIn]:
+    """The KSM's stand-in on 127.0.0.1, the FairPlay function pointed at it."""
+    with KsmStandIn() as stand_in:
+        monkeypatch.setenv("FAIRPLAY_KSM", stand_in.url)
+        yield stand_in

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,13 +17,6 @@ from tests.support.requests import CONTENT_KEY, IV, fairplay, widevine
 
 FP_RIGHTS = "/hms/fp/rights/"
 SPC = b"an SPC from a FairPlay player"
-
-
-@pytest.fixture
-def ksm(monkeypatch: pytest.MonkeyPatch, service_env: dict[str, str]) -> Iterator[KsmStandIn]:
-    with KsmStandIn() as stand_in:
-        monkeypatch.setenv("FAIRPLAY_KSM", stand_in.url)
-        yield stand_in
 
 
 def token_of(authenticator: str, path: str = FP_PATH, **changes: Any) -> str:

@@ -6,7 +6,6 @@ import base64
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -119,13 +118,6 @@ def test_another_customers_held_keys_are_never_found(store: AdminStore, title: d
     # A stranger hears the account's refusal, not whether a key is held.
     stranger = "nobody," + "0" * 32
     assert error_of(issue(WV_PATH, stranger, errorFormat="json", kid=REMOVE, contentId="movie-7"))[:2] == (401, -2018)
-
-
-@pytest.fixture
-def stand_in(monkeypatch: pytest.MonkeyPatch, service_env: dict[str, str]) -> Iterator[WidevineStandIn]:
-    with WidevineStandIn() as service:
-        monkeypatch.setenv("WIDEVINE_PROVIDER", service.provider_json())
-        yield service
 
 
 def redeem(route: str, url: str, body: bytes, content_type: str) -> dict[str, Any]:

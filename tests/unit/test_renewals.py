@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -36,20 +35,6 @@ from tests.support.widevine_proto import (
 KID1 = "80ea8bc8a58f990ad1f76bc665b30bfa"  # ^kid1
 RIGHTS = {"wv": "/hms/wv/rights/", "fp": "/hms/fp/rights/", "ck": "/hms/ck/rights/"}
 SPC = b"an SPC from a FairPlay player"
-
-
-@pytest.fixture
-def stand_in(monkeypatch: pytest.MonkeyPatch, service_env: dict[str, str]) -> Iterator[WidevineStandIn]:
-    with WidevineStandIn() as service:
-        monkeypatch.setenv("WIDEVINE_PROVIDER", service.provider_json())
-        yield service
-
-
-@pytest.fixture
-def ksm(monkeypatch: pytest.MonkeyPatch, service_env: dict[str, str]) -> Iterator[KsmStandIn]:
-    with KsmStandIn() as stand_in:
-        monkeypatch.setenv("FAIRPLAY_KSM", stand_in.url)
-        yield stand_in
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,13 +21,6 @@ from tests.support.widevine_proto import read_license
 WV_RIGHTS = "/hms/wv/rights/"
 KID1 = "80ea8bc8a58f990ad1f76bc665b30bfa"  # ^kid1
 CHALLENGE = b"\x08\x01\x12\x10 a license request from a CDM"
-
-
-@pytest.fixture
-def stand_in(monkeypatch: pytest.MonkeyPatch, service_env: dict[str, str]) -> Iterator[WidevineStandIn]:
-    with WidevineStandIn() as service:
-        monkeypatch.setenv("WIDEVINE_PROVIDER", service.provider_json())
-        yield service
 
 
 def token_of(authenticator: str, path: str = WV_PATH, **changes: Any) -> str:

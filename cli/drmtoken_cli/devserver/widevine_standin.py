@@ -171,9 +171,10 @@ class WidevineStandIn(LoopbackService):
     ) -> tuple[bytes, dict[str, Any]] | None:
         """The next version of the license a renewal or release names; None when it names none this issued."""
         with self._lock:
-            token = identification(named).get(ID_SESSION_TOKEN)
+            named_id = identification(named)
+            token = named_id.get(ID_SESSION_TOKEN)
             issued = self.issued.get(token) if isinstance(token, bytes) else None
-            if issued is None or issued.released or identification(named) != identification(issued.encoded()):
+            if issued is None or issued.released or named_id != identification(issued.encoded()):
                 return None
             issued.version += 1
             issued.released = released

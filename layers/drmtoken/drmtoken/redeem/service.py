@@ -127,8 +127,9 @@ def _license(
     facts["kind"] = ask.kind
     rights = Rights.of(claims, profile(route.redeems).duration_parameter)
     if ask.kind in (RENEWAL, RELEASE):  # no use, and the token's expiry does not apply: the license's life does
-        terms = Terms(ask.kind, rights, now, renewed_stream(ports, claims, ask, rights, now))
-        facts["streamId"] = terms.stream.stream_id if terms.stream else None
+        stream = renewed_stream(ports, claims, ask, rights, now)
+        facts["streamId"] = stream.stream_id
+        terms = Terms(ask.kind, rights, now, stream)
         return backend.issue(claims, request.body, request.content_type, request.deadline, terms), terms
     if claims["expiresAt"] <= now:
         raise ApiError(-4010, "expired")
@@ -139,8 +140,9 @@ def _license(
         return backend.issue(claims, request.body, request.content_type, request.deadline, terms), terms
     if rights.ended(now):
         raise ApiError(-4031, "the rental period has ended")
-    terms = Terms(LICENSE, rights, now, new_stream(ports.keyring.get(), claims["tokenId"], int(now)))
-    facts["streamId"] = terms.stream.stream_id if terms.stream else None
+    stream = new_stream(ports.keyring.get(), claims["tokenId"], int(now))
+    facts["streamId"] = stream.stream_id
+    terms = Terms(LICENSE, rights, now, stream)
     max_uses: int | None = claims.get("maxUses")
     if max_uses is None:
         return backend.issue(claims, request.body, request.content_type, request.deadline, terms), terms
