@@ -131,7 +131,7 @@ def renewing(keyring: Keyring, drm: str, **extra: Any) -> tuple[str, str]:
     """A renewing token and the ticket of a stream its first license began a minute ago."""
     token_id = os.urandom(16).hex()
     text = token(keyring, drm, tokenId=token_id, renewalInterval=60, **extra)
-    return text, new_stream(keyring, token_id, int(time.time()) - 60).ticket
+    return text, new_stream(keyring, token_id, int(time.time()) - 60, "benchbenchbench0").ticket
 
 
 @contextmanager

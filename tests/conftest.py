@@ -12,6 +12,7 @@ import time_machine
 from drmtoken import runtime
 from drmtoken.core.token import Keyring
 from tests.support.lambdas import FUNCTIONS
+from tests.support.requests import TEST_VIEWER_KEY
 
 CLOCK_SHIFT = "DRMTOKEN_TEST_CLOCK_SHIFT"  # seconds: CI moves the clock this far forward once collection is done
 
@@ -63,8 +64,10 @@ def service_env(monkeypatch: pytest.MonkeyPatch, keyring_json: str, sealing_keyr
     env = dict(FUNCTIONS["WidevineFunction"].environment)
     env["TOKEN_KEYRING"] = keyring_json
     env["KEY_SEALING_KEYRING"] = sealing_keyring_json
+    env["VIEWER_KEY"] = TEST_VIEWER_KEY
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("TOKEN_KEYRING_SECRET", raising=False)
     monkeypatch.delenv("KEY_SEALING_KEYRING_SECRET", raising=False)
+    monkeypatch.delenv("VIEWER_KEY_SECRET", raising=False)
     return env

@@ -20,7 +20,7 @@ from drmtoken.core.errors import DependencyError
 
 from .admin_store import ChangeNotMade, ChangeUnknown, CustomerExists, CustomerNotFound
 from .arguments import non_negative
-from .commands import authenticators, customers, keyring, keys, local, records, tokens
+from .commands import authenticators, customers, keyring, keys, local, records, streams, tokens
 from .errors import CommandError
 
 DEFAULT_TABLE_PREFIX = "drm-token"  # template.yaml's TablePrefix default
@@ -30,7 +30,7 @@ TABLES = (  # argument, its variable, and the name after the prefix (template.ya
     ("held_keys_table", "HELD_KEYS_TABLE", "held-keys"),
     ("records_table", "RECORDS_TABLE", "records"),
 )
-GROUPS = (customers, authenticators, keys, tokens, records, keyring, local)
+GROUPS = (customers, authenticators, keys, tokens, records, streams, keyring, local)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
   drmtoken --table prod-customers customers list --json
   drmtoken tokens inspect 'https://wv.example.com/hms/wv/rights/?ExpressPlayToken=...'
   drmtoken records acme --cookie session-1 --json            # redemptions, newest first
+  drmtoken streams acme viewer-7                             # a viewer's open streams
+  drmtoken streams end acme viewer-7 MvUKyYcE2fMz9HqS        # end one: its next renewal is refused
   drmtoken keys held acme --content movie-42                 # keys made for acme's packagers
   drmtoken keys iam-policy acme --role-arn arn:aws:iam::111122223333:role/MediaPackageSpeke \
       --api-arn arn:aws:execute-api:us-east-1:111122223333:a1b2c3d4e5

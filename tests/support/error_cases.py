@@ -184,6 +184,17 @@ CASES: dict[str, Case] = {
     "renewalInterval too short": Case(-1100, WV_PATH, wv(renewalInterval="59")),
     "fp renewalInterval too long": Case(-1100, FP_PATH, fp(renewalInterval="3601")),
     "renewalInterval not an integer": Case(-1100, WV_PATH, wv(renewalInterval="1e2")),
+    "userId empty of meaning": Case(-1103, WV_PATH, wv(userId="a b")),
+    "fp userId too long": Case(-1103, FP_PATH, fp(userId="u" * 65)),
+    "userId not ASCII": Case(-1103, WV_PATH, wv(userId="viewer\u00e9")),
+    "maxStreams zero": Case(-1104, WV_PATH, wv(userId="v1", renewalInterval="60", maxStreams="0")),
+    "fp maxStreams over 20": Case(-1104, FP_PATH, fp(userId="v1", renewalInterval="60", maxStreams="21")),
+    "maxStreams without userId": Case(-1105, WV_PATH, wv(renewalInterval="60", maxStreams="2")),
+    "fp maxStreams without renewalInterval": Case(-1106, FP_PATH, fp(userId="v1", maxStreams="2")),
+    "unknown streamPolicy": Case(
+        -1107, WV_PATH, wv(userId="v1", renewalInterval="60", maxStreams="2", streamPolicy="end-newest")
+    ),
+    "streamPolicy without maxStreams": Case(-1108, FP_PATH, fp(userId="v1", streamPolicy="end-oldest")),
 }
 
 

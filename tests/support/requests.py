@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from tests.support.apigw import Pairs
 
+TEST_VIEWER_KEY = "test-viewer-key-" + "0" * 32  # the viewers' hash key of every test (service_env)
+
 CONTENT_KEY = "00112233445566778899aabbccddeeff"
 IV = "0f0e0d0c0b0a09080706050403020100"
 # RFC 3394 section 4.1: a 128-bit key wrapped under a 128-bit KEK.

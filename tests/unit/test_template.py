@@ -36,6 +36,8 @@ def test_routes_and_methods() -> None:
         ("/{proxy+}", frozenset({"ANY"})),
         ("/hms/ck/rights", frozenset({"POST", "ANY"})),  # ANY: the CORS preflight and 405s
         ("/cmiapi/getrecord", frozenset({"GET", "ANY"})),
+        ("/cmiapi/streams", frozenset({"GET", "ANY"})),  # a viewer's open streams
+        ("/cmiapi/streams/end", frozenset({"POST", "ANY"})),
         ("/hms/wv/rights", frozenset({"POST", "ANY"})),
         ("/hms/fp/rights", frozenset({"POST", "ANY"})),
         ("/hms/fp/cert", frozenset({"GET", "ANY"})),
@@ -87,7 +89,10 @@ TOKEN_FUNCTION_PERMISSIONS = {
     ("dynamodb:GetItem", '{"Fn::GetAtt": ["ContentKeysTable", "Arn"]}'),
     ("dynamodb:GetItem", HELD_KEYS_AND_INDEX),  # the held-key form: one key, or a content's keys
     ("dynamodb:Query", HELD_KEYS_AND_INDEX),
-    ("secretsmanager:GetSecretValue", '[{"Ref": "TokenKeyringSecret"}, {"Ref": "KeySealingSecret"}]'),
+    (
+        "secretsmanager:GetSecretValue",
+        '[{"Ref": "TokenKeyringSecret"}, {"Ref": "KeySealingSecret"}, {"Ref": "ViewerKeySecret"}]',
+    ),  # the viewer key: a userId becomes its keyed hash before it is sealed
     ("kms:Decrypt", '{"Fn::GetAtt": ["TokenKeyringKey", "Arn"]}'),
 }
 
@@ -100,10 +105,20 @@ KEY_PROVIDER_PERMISSIONS = {  # the customer's status, the held keys, the sealin
 }
 
 
-RIGHTS_FUNCTION_PERMISSIONS = {  # records and use counters, the keyring; never the customers table
+RIGHTS_FUNCTION_PERMISSIONS = {  # records, use counters, stream slots, the keyring; never the customers table
     ("dynamodb:PutItem", '{"Fn::GetAtt": ["RecordsTable", "Arn"]}'),
     ("dynamodb:UpdateItem", '{"Fn::GetAtt": ["RecordsTable", "Arn"]}'),
+    ("dynamodb:GetItem", '{"Fn::GetAtt": ["RecordsTable", "Arn"]}'),  # a viewer's slots, read before an open
     ("secretsmanager:GetSecretValue", '{"Ref": "TokenKeyringSecret"}'),
+    ("kms:Decrypt", '{"Fn::GetAtt": ["TokenKeyringKey", "Arn"]}'),
+}
+
+
+STREAMS_FUNCTION_PERMISSIONS = {  # authenticate, the viewer key, read and end a viewer's slots
+    ("dynamodb:GetItem", '{"Fn::GetAtt": ["CustomersTable", "Arn"]}'),
+    ("dynamodb:GetItem", '{"Fn::GetAtt": ["RecordsTable", "Arn"]}'),
+    ("dynamodb:UpdateItem", '{"Fn::GetAtt": ["RecordsTable", "Arn"]}'),
+    ("secretsmanager:GetSecretValue", '{"Ref": "ViewerKeySecret"}'),
     ("kms:Decrypt", '{"Fn::GetAtt": ["TokenKeyringKey", "Arn"]}'),
 }
 
@@ -144,6 +159,8 @@ def test_every_function_has_exactly_the_permissions_of_its_adapters() -> None:
             if any(path.endswith("/rights") for path in paths)
             else RECORDS_FUNCTION_PERMISSIONS
             if any(path.endswith("/getrecord") for path in paths)
+            else STREAMS_FUNCTION_PERMISSIONS
+            if any(path.startswith("/cmiapi/streams") for path in paths)
             else KEY_PROVIDER_PERMISSIONS
             if any(path.startswith("/speke/") for path in paths)
             else set()

@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 from drmtoken_cli.errors import CommandError
 
-from .local_keyring import SEALING_KEYRING_FILE, ensure_local_keyring
+from .local_keyring import SEALING_KEYRING_FILE, ensure_local_keyring, ensure_local_viewer_key
 from .template import FunctionSpec, Template
 
 
@@ -51,6 +51,9 @@ def prepare_environment(template: Template, environment: str) -> None:
     if not os.environ.get("KEY_SEALING_KEYRING"):
         os.environ["KEY_SEALING_KEYRING"] = ensure_local_keyring(template.project_dir, SEALING_KEYRING_FILE)
     os.environ.pop("KEY_SEALING_KEYRING_SECRET", None)
+    if not os.environ.get("VIEWER_KEY"):
+        os.environ["VIEWER_KEY"] = ensure_local_viewer_key(template.project_dir)
+    os.environ.pop("VIEWER_KEY_SECRET", None)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from drmtoken.core.account import Account, Authenticator
 from drmtoken.core.drm import DrmProfile
 from drmtoken.core.heldkeys import HeldKey
+from drmtoken.core.slots import Opened, Slot
 from drmtoken.core.token import Keyring
 from drmtoken.core.uses import Reservation, Settled
 from drmtoken.settings import Settings
@@ -82,15 +83,22 @@ class KeyringSource(Protocol):
         ...
 
 
+class ViewerKeySource(Protocol):
+    def get(self) -> bytes:
+        """The key of the viewers' keyed hashes (core.slots.viewer_of): one per deployment, never rotated."""
+        ...
+
+
 @dataclass
 class TokenPorts:
-    """Everything the token side needs from outside: the deployment's settings and three ports."""
+    """Everything the token side needs from outside: the deployment's settings and its ports."""
 
     settings: Settings
     accounts: AccountGate
     keys: KeyStore
     keyring: KeyringSource
     held_keys: HeldKeyStore
+    viewer_key: ViewerKeySource
 
 
 class RecordStore(Protocol):
@@ -128,6 +136,34 @@ class UseCounter(Protocol):
         ...
 
 
+class StreamSlots(Protocol):
+    """A viewer's open streams (core.slots): never more live than a token's maxStreams allows."""
+
+    def open(self, customer_id: str, viewer: str, slot: Slot, max_streams: int, policy: str, now: int) -> Opened:
+        """Open ``slot`` if there is room (or ``policy`` ends the oldest); KEPT when that stream is already open."""
+        ...
+
+    def renew(self, customer_id: str, viewer: str, stream_id: str, now: int, until: int) -> tuple[bool, Slot | None]:
+        """Keep a live stream to ``until``: (True, None); else (False, the slot as it stood, None if there is none)."""
+        ...
+
+    def describe(self, customer_id: str, viewer: str, stream_id: str, device: dict[str, str]) -> None:
+        """Keep what the license service said of the stream's device."""
+        ...
+
+    def close(self, customer_id: str, viewer: str, stream_id: str) -> None:
+        """Free the stream's slot; a repeat does nothing."""
+        ...
+
+    def end(self, customer_id: str, viewer: str, stream_id: str, now: int) -> bool:
+        """End a live stream (its next renewal refused); False when the viewer has no such live stream."""
+        ...
+
+    def open_streams(self, customer_id: str, viewer: str, now: int) -> list[Slot]:
+        """The viewer's live streams, oldest first."""
+        ...
+
+
 @dataclass
 class RightsPorts:
     """Everything the rights side needs from outside, but the license back end of its route."""
@@ -136,6 +172,17 @@ class RightsPorts:
     keyring: KeyringSource
     records: RecordStore
     uses: UseCounter
+    streams: StreamSlots
+
+
+@dataclass
+class StreamPorts:
+    """What the streams API needs: the settings, the account gate to authenticate, the viewer key, the slots."""
+
+    settings: Settings
+    accounts: AccountGate
+    viewer_key: ViewerKeySource
+    streams: StreamSlots
 
 
 @dataclass

@@ -7,7 +7,16 @@ tests can swap the environment with ``reset()``.
 from __future__ import annotations
 
 from drmtoken.core.license import LicenseBackend
-from drmtoken.ports import HeldKeyStore, ProviderPorts, RecordPorts, RightsPorts, TokenPorts
+from drmtoken.ports import (
+    HeldKeyStore,
+    ProviderPorts,
+    RecordPorts,
+    RightsPorts,
+    StreamPorts,
+    StreamSlots,
+    TokenPorts,
+    ViewerKeySource,
+)
 from drmtoken.settings import Settings
 
 Runtime = TokenPorts  # what a warm token function keeps
@@ -34,7 +43,21 @@ def build_runtime(settings: Settings) -> Runtime:
         keys=DynamoKeyStore(dynamodb, settings.content_keys_table, settings.held_key_cache_seconds),
         keyring=SecretKeyring(settings.keyring_json, settings.keyring_secret, settings.keyring_cache_seconds),
         held_keys=held_keys(settings, settings.held_key_cache_seconds),
+        viewer_key=viewer_key(settings),
     )
+
+
+def viewer_key(settings: Settings) -> ViewerKeySource:
+    from drmtoken.adapters.keyring import SecretViewerKey
+
+    return SecretViewerKey(settings.viewer_key, settings.viewer_key_secret, settings.keyring_cache_seconds)
+
+
+def stream_slots(settings: Settings) -> StreamSlots:
+    from drmtoken.adapters.aws import client
+    from drmtoken.adapters.streams import DynamoStreams
+
+    return DynamoStreams(client("dynamodb"), settings.records_table)
 
 
 def held_keys(settings: Settings, cache_seconds: int) -> HeldKeyStore:
@@ -86,6 +109,7 @@ def get_rights_ports() -> RightsPorts:
             keyring=SecretKeyring(settings.keyring_json, settings.keyring_secret, settings.keyring_cache_seconds),
             records=DynamoRecords(dynamodb, settings.records_table),
             uses=DynamoUses(dynamodb, settings.records_table),
+            streams=stream_slots(settings),
         )
     return _rights
 
@@ -143,10 +167,31 @@ def get_record_ports() -> RecordPorts:
     return _records
 
 
+_streams: StreamPorts | None = None
+
+
+def get_stream_ports() -> StreamPorts:
+    """What a warm streams API function keeps: settings, the account gate, the viewer key, the slots."""
+    global _streams
+    if _streams is None:
+        from drmtoken.adapters.aws import client
+        from drmtoken.adapters.dynamodb import DynamoAccounts
+
+        settings = Settings.from_env()
+        _streams = StreamPorts(
+            settings=settings,
+            accounts=DynamoAccounts(client("dynamodb"), settings.customers_table),
+            viewer_key=viewer_key(settings),
+            streams=stream_slots(settings),
+        )
+    return _streams
+
+
 def reset() -> None:
     """Forget everything built so far; the next request reads the environment again."""
-    global _runtime, _rights, _records, _widevine, _fairplay, _provider
+    global _runtime, _rights, _records, _widevine, _fairplay, _provider, _streams
     _runtime = None
+    _streams = None
     _provider = None
     _rights = None
     _records = None

@@ -50,6 +50,8 @@ class Settings:
     sealing_keyring_json: str | None = None  # inline key-sealing keyring, for local runs and tests
     sealing_keyring_secret: str | None = None  # its Secrets Manager secret, in AWS
     held_key_cache_seconds: int = 60  # how long a warm token function reuses a held key it read
+    viewer_key: str | None = None  # inline key of the viewers' hashes, for local runs and tests
+    viewer_key_secret: str | None = None  # its Secrets Manager secret, in AWS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -93,6 +95,8 @@ class Settings:
             sealing_keyring_json=env.get("KEY_SEALING_KEYRING") or None,
             sealing_keyring_secret=env.get("KEY_SEALING_KEYRING_SECRET") or None,
             held_key_cache_seconds=int(env.get("HELD_KEY_CACHE_SECONDS", "60")),
+            viewer_key=env.get("VIEWER_KEY") or None,
+            viewer_key_secret=env.get("VIEWER_KEY_SECRET") or None,
         )
 
     def route(self, drm: Drm) -> RouteSettings:

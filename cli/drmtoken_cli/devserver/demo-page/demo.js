@@ -123,7 +123,7 @@ async function main() {
     const ticket = response.headers['drm-stream-id'];
     const interval = Number(response.headers['drm-renewal-interval'] || 0);
     if (type !== LICENSE || !ticket || window.demo.stream !== null) return;
-    window.demo.stream = ticket.split('.').pop().slice(0, 16);  // its id, as records show it
+    window.demo.stream = ticket.split('.')[1];  // its id, as records and the streams API show it
     if (interval > 0) {
       video.loop = true;  // the clip is short: loop it while the license is renewed
       renewEvery(Number(params.get('renewEvery')) || interval, licenseUrl, licenseRequest, ticket, player, video);

@@ -50,3 +50,36 @@ class SecretKeyring:
             return self._secret.text()
         except DependencyError as error:
             raise DependencyError(f"{self.label} {error}") from None
+
+
+MIN_VIEWER_KEY_CHARACTERS = 32
+
+
+@dataclass
+class SecretViewerKey:
+    """``ViewerKeySource``: the viewers' hash key, inline (local runs, tests) or a Secrets Manager secret's text.
+
+    The text itself is the key (at least 32 characters; the template generates 64). It is
+    never rotated: a viewer's streams are found by its hash, and a new key would lose them.
+    """
+
+    inline: str | None
+    secret_id: str | None
+    cache_seconds: int
+    _secret: CachedSecret | None = field(default=None, repr=False)
+
+    def get(self) -> bytes:
+        if not self.inline and not self.secret_id:
+            raise DependencyError("viewer key is not configured")
+        if self.inline:
+            text = self.inline
+        else:
+            if self._secret is None:
+                self._secret = CachedSecret(str(self.secret_id), self.cache_seconds)
+            try:
+                text = self._secret.text()
+            except DependencyError as error:
+                raise DependencyError(f"viewer key {error}") from None
+        if len(text) < MIN_VIEWER_KEY_CHARACTERS:
+            raise DependencyError(f"viewer key is unusable: fewer than {MIN_VIEWER_KEY_CHARACTERS} characters")
+        return text.encode("utf-8")

@@ -68,6 +68,12 @@ ERRORS: dict[int, tuple[int, str]] = {
         "Invalid contentId (1 to 256 printable characters), maxUses (an integer from 1 to 1000)"
         " or renewalInterval (an integer from 60 to 3600)",
     ),
+    -1103: (400, "Missing or invalid userId: 1 to 64 ASCII characters from ! to ~"),
+    -1104: (400, "Invalid maxStreams: an integer from 1 to 20"),
+    -1105: (400, "maxStreams needs userId: the viewer whose streams are counted"),
+    -1106: (400, "maxStreams needs renewalInterval: a stream lives by its renewals"),
+    -1107: (400, "Invalid streamPolicy: refuse-new or end-oldest"),
+    -1108: (400, "streamPolicy needs maxStreams"),
     -1101: (400, "Invalid length: must be an integer from 1 to 32"),
     -1102: (400, "Invalid start: must be the next of a page this service gave"),
     -7003: (400, "Missing securityLevel"),
@@ -97,6 +103,9 @@ ERRORS: dict[int, tuple[int, str]] = {
     -4001: (403, "Device could not be authenticated"),
     -4030: (403, "Renewal refused: not a renewal of a license this token gave"),
     -4031: (403, "License refused: the rental period or the license's renewals are over"),
+    -4033: (403, "License refused: this viewer has maxStreams streams open"),
+    -4034: (403, "Renewal refused: this stream has ended"),
+    -4035: (404, "No such stream: this viewer has no open stream of that id"),
     -4032: (400, "Persistent license refused: this token grants streaming only (rightsType grants one)"),
     # service: a dependency (DynamoDB, Secrets Manager) failed or throttled; the caller may retry
     -2030: (503, "Service temporarily unavailable, please retry"),

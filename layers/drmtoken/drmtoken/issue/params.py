@@ -26,6 +26,7 @@ from drmtoken.core.params import (
     route_table,
 )
 from drmtoken.core.rights import MAX_PLAY_DURATION, RENEWAL_INTERVAL, parse_rights_type
+from drmtoken.core.slots import MAX_STREAMS, parse_stream_policy, parse_user_id
 
 EXTENSION_CODES = (-2036, -2037)  # type, payload
 
@@ -53,6 +54,9 @@ PARAMETERS: tuple[Param, ...] = (
     Param("rental.periodEndTime", parse_expiration, invalid=-2022, also=(-2020, -2021)),
     Param("rental.playDuration", integer_in(1, MAX_PLAY_DURATION), invalid=-2025, also=(-2020, -2021)),
     Param("renewalInterval", integer_in(*RENEWAL_INTERVAL), invalid=-1100, also=(-2021,)),
+    Param("userId", parse_user_id, invalid=-1103),
+    Param("maxStreams", integer_in(1, MAX_STREAMS), invalid=-1104, also=(-1105, -1106)),
+    Param("streamPolicy", parse_stream_policy, invalid=-1107, also=(-1108,)),
     Param("securityLevel", integer_in(1, 5), invalid=-7004, missing=-7003, drms=WV),
     Param(
         "hdcpOutputControl", integer_in(0, 2, out_of_range=-2034), invalid=-2008, missing=-7006, drms=WV, also=(-2034,)

@@ -15,6 +15,7 @@ from drmtoken.core.heldkeys import MAX_KEYS_PER_TOKEN, HeldKey
 from drmtoken.core.keys import KeySource, decide_key_source, held_key_claims, unwrap_content_key
 from drmtoken.core.params import DEFAULT_EXPIRATION, Expiration, RawParams, parse_parameters
 from drmtoken.core.rights import check_rights, rights_claims
+from drmtoken.core.slots import check_stream_limit, viewer_of
 from drmtoken.core.token import seal_token
 from drmtoken.ports import TokenPorts
 
@@ -33,9 +34,13 @@ _NOT_CLAIMS = {
     "rental.periodEndTime",
     "rental.playDuration",
     "renewalInterval",
+    "userId",  # never kept raw: the token carries the viewer's keyed hash (core.slots.viewer_of)
 }
 # Claims safe to log: identifiers and the caller's own cookie, never key material.
-LOGGABLE_CLAIMS = ("tokenId", "customerId", "environment", "kid", "cookie", "contentId", "expiresAt", "rightsType")
+LOGGABLE_CLAIMS = (
+    *("tokenId", "customerId", "environment", "kid", "cookie", "contentId", "expiresAt", "rightsType"),
+    "viewer",  # the keyed hash of userId, never the id
+)
 ISSUED = 0
 
 
@@ -98,6 +103,9 @@ def _issue(
     expiration: Expiration = values.get("expirationTime", DEFAULT_EXPIRATION)
     expiration.resolve(now)  # refuses a past or too distant expiry before anything is counted
     check_rights(values, drm.duration_parameter, now)
+    check_stream_limit(values)
+    if "userId" in values:
+        values["viewer"] = viewer_of(runtime.viewer_key.get(), authenticator.customer_id, values["userId"])
 
     settings = runtime.settings
     route = settings.route(drm.drm)

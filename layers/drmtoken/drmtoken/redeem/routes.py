@@ -14,6 +14,7 @@ class RightsRoute:
     name: str  # as in /hms/<name>/rights/ and in records and metrics
     redeems: Drm  # the DRM its tokens were sealed for
     generation_failed: int  # the code of a request the back end cannot use (an empty body among them)
+    drm_name: str  # what the streams API calls its streams' DRM
 
     @property
     def path(self) -> str:
@@ -22,8 +23,9 @@ class RightsRoute:
 
 RIGHTS_ROUTES: Mapping[str, RightsRoute] = MappingProxyType(
     {
-        "wv": RightsRoute("wv", Drm.WIDEVINE, generation_failed=-7008),
-        "fp": RightsRoute("fp", Drm.FAIRPLAY, generation_failed=-6004),
-        "ck": RightsRoute("ck", Drm.WIDEVINE, generation_failed=-7008),  # W3C Clear Key, for Widevine tokens
+        "wv": RightsRoute("wv", Drm.WIDEVINE, generation_failed=-7008, drm_name="widevine"),
+        "fp": RightsRoute("fp", Drm.FAIRPLAY, generation_failed=-6004, drm_name="fairplay"),
+        # W3C Clear Key, for Widevine tokens
+        "ck": RightsRoute("ck", Drm.WIDEVINE, generation_failed=-7008, drm_name="clearkey"),
     }
 )

@@ -17,17 +17,21 @@ from drmtoken.core.drm import profile
 from drmtoken.core.errors import USE_LIMIT_STATUS, ApiError, DependencyError, TokenOpenError
 from drmtoken.core.license import CERTIFICATE, LICENSE, RELEASE, RENEWAL, Ask, License, LicenseBackend, Terms
 from drmtoken.core.rights import Rights
-from drmtoken.core.streams import Stream, new_stream, stream_of
+from drmtoken.core.streams import Stream, new_stream, stream_id_of, stream_of
 from drmtoken.core.token import open_token
 from drmtoken.core.untrusted import for_the_log, secret_spellings
 from drmtoken.core.uses import Reservation, Settled, attempt_id, reservation_of
 from drmtoken.ports import RightsPorts
 
 from .routes import RightsRoute
+from .slots import free_slot, keep_slot, limited, open_slot
 
 ISSUED = 0
 # Claims a record and a log line may carry: identifiers and the caller's own cookie.
-RECORDED_CLAIMS = {"tokenId": "tokenId", "customerId": "customerId", "kid": "kid", "cookie": "cookie"}
+RECORDED_CLAIMS = {
+    **{"tokenId": "tokenId", "customerId": "customerId", "kid": "kid", "cookie": "cookie"},
+    "viewer": "viewer",  # the keyed hash of the token's userId, never the id
+}
 
 
 DEFAULT_BACKEND_SECONDS = 6.0
@@ -129,6 +133,10 @@ def _license(
     if ask.kind in (RENEWAL, RELEASE):  # no use, and the token's expiry does not apply: the license's life does
         stream = renewed_stream(ports, claims, ask, rights, now)
         facts["streamId"] = stream.stream_id
+        if limited(claims) and ask.kind == RENEWAL:
+            keep_slot(ports.streams, claims, stream, rights, int(now))
+        elif limited(claims):  # a release frees the slot, whatever the back end says of it
+            free_slot(ports.streams, claims, stream)
         terms = Terms(ask.kind, rights, now, stream)
         return backend.issue(claims, request.body, request.content_type, request.deadline, terms), terms
     if claims["expiresAt"] <= now:
@@ -140,12 +148,41 @@ def _license(
         return backend.issue(claims, request.body, request.content_type, request.deadline, terms), terms
     if rights.ended(now):
         raise ApiError(-4031, "the rental period has ended")
-    stream = new_stream(ports.keyring.get(), claims["tokenId"], int(now))
+    stream_id = stream_id_of(claims["tokenId"], request.source_ip, request.user_agent)
+    stream = new_stream(ports.keyring.get(), claims["tokenId"], int(now), stream_id)
     facts["streamId"] = stream.stream_id
     terms = Terms(LICENSE, rights, now, stream)
+    opened = limited(claims) and open_slot(ports.streams, claims, stream, route.drm_name, rights, int(now))
+    try:
+        answer = _first_license(claims, request, ports, backend, terms, notes)
+    except BaseException:
+        if opened:  # no license left: the slot this request opened is free again
+            try:
+                free_slot(ports.streams, claims, stream)
+            except DependencyError as error:
+                notes.append(f"stream slot not freed (it lapses by itself): {error}")
+        raise
+    if opened and answer.device:
+        try:
+            ports.streams.describe(claims["customerId"], claims["viewer"], stream_id, answer.device)
+        except DependencyError as error:
+            notes.append(f"stream's device not kept: {error}")
+    return answer, terms
+
+
+def _first_license(
+    claims: Mapping[str, Any],
+    request: RightsRequest,
+    ports: RightsPorts,
+    backend: LicenseBackend,
+    terms: Terms,
+    notes: list[str],
+) -> License:
+    """A first license, taking one of the token's uses when it has maxUses (docs/rights-api.md §7)."""
     max_uses: int | None = claims.get("maxUses")
     if max_uses is None:
-        return backend.issue(claims, request.body, request.content_type, request.deadline, terms), terms
+        return backend.issue(claims, request.body, request.content_type, request.deadline, terms)
+    now = terms.now
     token_id, attempt = claims["tokenId"], attempt_id()
     reservation = reservation_of(token_id, request.body, request.source_ip, request.user_agent)
     held = ports.uses.reserve(token_id, max_uses, claims["expiresAt"], reservation, attempt, int(now))
@@ -165,7 +202,7 @@ def _license(
         except DependencyError as error:
             notes.append(f"use not given back: {error}")
         raise
-    return license_answer, terms
+    return license_answer
 
 
 def renewed_stream(ports: RightsPorts, claims: Mapping[str, Any], ask: Ask, rights: Rights, now: float) -> Stream:
