@@ -29,7 +29,10 @@ RIGHTS_CALLS = {  # case -> (DynamoDB calls, back-end calls)
     "certificate request": (1, 1),  # the record only: no use is taken
     "renewal of a maxUses token": (1, 1),  # the record only: a renewal spends no use
     "forged renewal": (1, 0),  # refused by its ticket alone: the record, nothing asked
+    "success with maxStreams": (3, 1),  # the slots read, the slots written, the record (Widevine: +1, its device)
+    "renewal with maxStreams": (2, 1),  # the slot kept, the record
 }
+WIDEVINE_EXTRA_CALLS = {"success with maxStreams": 1}  # the device the license service named, kept on the slot
 KEY_CALLS = 500
 # docs/key-provider.md and docs/data-model.md: the customer and one BatchGetItem, a PutItem per new key;
 # a token from held keys reads them once (one Query) before its one charge, and not again while cached.
@@ -86,9 +89,12 @@ def main() -> int:
     for case, counted in rights.calls_per_redemption().items():
         route, _, kind = case.partition(" ")
         dynamodb, back_end = RIGHTS_CALLS[kind]
+        dynamodb += WIDEVINE_EXTRA_CALLS.get(kind, 0) if route == "wv" else 0
         figures.append(figure(f"{case}: DynamoDB calls", counted["dynamodb"], "calls", dynamodb, most=False))
         expected_back_end = 0 if route == "ck" else back_end  # Clear Key is answered in the function itself
         figures.append(figure(f"{case}: back-end calls", counted["back end"], "calls", expected_back_end, most=False))
+        if "maxStreams" in kind or kind in ("success", "renewal of a maxUses token"):  # with and without a limit
+            figures.append(figure(f"{case}: write units (items under 1 KB)", counted["writes"], "WCU"))
 
     print(f"key provider and held-key tokens: {KEY_CALLS} warm calls per case, DynamoDB stubbed ...", file=sys.stderr)
     for case, measured in keys.measure(KEY_CALLS).items():
@@ -146,7 +152,25 @@ def main() -> int:
     for case, result in hotspots.measure(HOTSPOT_SHARDS, HOTSPOT_REQUESTS).items():
         figures.append(figure(f"{case}: write units on the hottest item or key per 1,000", result["per_1000"], "WCU"))
         # The target applies where the design claims it: 64 shards for tokens; licenses do not depend on S.
-        target = LIVE_EVENT_RATE if case == "tokens, S=64" or case.startswith("licenses") else None
+        if "slots_per_1000" in result:  # a viewer's slots item, never the customer's: the hottest is a records key
+            figures.append(
+                figure(
+                    f"{case}: write units on the hottest viewer's slots item per 1,000",
+                    result["slots_per_1000"],
+                    "WCU",
+                    10,
+                )
+            )
+            figures.append(
+                figure(
+                    f"{case}: the hottest is a records bucket (a key spread 32 ways), not an item",
+                    float(str(result["key"]).startswith("partition ")),
+                    "",
+                    1,
+                    most=False,
+                )
+            )
+        target = LIVE_EVENT_RATE if case == "tokens, S=64" or case.startswith(("licenses", "renewals")) else None
         figures.append(
             figure(
                 f"{case}: highest rate before one key passes 1,000 WCU/s", result["rate"], "req/s", target, least=True

@@ -22,6 +22,7 @@ from typing import Any
 from drmtoken.adapters.dynamodb import DynamoAccounts
 from drmtoken.adapters.items import COOKIE_INDEX, COOKIE_KEY, RECORD_PK, SHARDS
 from drmtoken.adapters.records import DynamoRecords, DynamoUses
+from drmtoken.adapters.streams import DynamoStreams
 from drmtoken.core.account import Authenticator
 from drmtoken.core.drm import Drm, profile
 from drmtoken.redeem.service import Redemption, RightsRequest, record_of
@@ -78,7 +79,7 @@ class WriteRecorder:
             self.writes.append((f"{COOKIE_INDEX} partition {Item[COOKIE_KEY]['S']}", units))
         return {}
 
-    def update_item(self, Key: dict[str, Any], **_: Any) -> dict[str, Any]:  # a use counter
+    def update_item(self, Key: dict[str, Any], **_: Any) -> dict[str, Any]:  # a use counter, a viewer's slots
         self.writes.append((f"item {key_text(Key)}", 1))
         return {}
 
@@ -125,6 +126,28 @@ def record_licenses(requests: int, max_uses: bool) -> WriteRecorder:
     return recorder
 
 
+STREAMS_PER_VIEWER = 3
+
+
+def record_renewals(requests: int) -> WriteRecorder:
+    """``requests`` renewals of one customer's limited streams, 3 per viewer, kept and recorded as the functions do."""
+    recorder = WriteRecorder(1)
+    records = DynamoRecords(recorder, "records")
+    streams = DynamoStreams(recorder, "records")
+    now = int(time.time())
+    viewers = [secrets.token_hex(16) for _ in range(max(1, requests // STREAMS_PER_VIEWER))]
+    for number in range(requests):
+        recorder.begin_request()
+        viewer = viewers[number % len(viewers)]
+        stream_id = f"stream{number % STREAMS_PER_VIEWER:010d}"
+        streams.renew("live", viewer, stream_id, now, now + 120)
+        facts = {"tokenId": secrets.token_hex(16), "customerId": "live", "viewer": viewer, "drm": "wv"}
+        request = RightsRequest(token=None, body=b"", source_ip="203.0.113.77", user_agent=USER_AGENT)
+        record = record_of(Redemption(code=0, facts={**facts, "kind": "renewal", "streamId": stream_id}), request, now)
+        records.put(record, 30 * 86400)
+    return recorder
+
+
 def hottest_per_thousand(recorder: WriteRecorder) -> tuple[float, str]:
     """Write units on the hottest item or key per 1,000 requests, over the whole run, and which it is."""
     units: Counter[str] = Counter()
@@ -168,4 +191,14 @@ def measure(shard_counts: tuple[int, ...], requests: int) -> dict[str, dict[str,
         per_thousand, key = hottest_per_thousand(recorder)
         name = "licenses" + (" with maxUses" if max_uses else "")
         results[name] = {"per_1000": per_thousand, "key": key, "rate": sustainable_rate(recorder)}
+    recorder = record_renewals(requests)
+    per_thousand, key = hottest_per_thousand(recorder)
+    slots = WriteRecorder(1)
+    slots.requests, slots.writes = recorder.requests, [w for w in recorder.writes if "streams#" in w[0]]
+    results["renewals with maxStreams"] = {
+        "per_1000": per_thousand,
+        "key": key,
+        "rate": sustainable_rate(recorder),
+        "slots_per_1000": hottest_per_thousand(slots)[0],  # the hottest viewer's slots item
+    }
     return results

@@ -49,6 +49,8 @@ EXPECTED: dict[str, dict[str, object] | tuple[int, int, str]] = {
     "fp-cert-get": (404, -1000, "application/json"),  # no FairPlayCertificate in the template's defaults
     "getrecord-get": (200, 0, "application/json"),
     "getrecord-error-length-json": (400, -1101, "application/json"),
+    "streams-get": (200, 0, "application/json"),
+    "streams-end-unknown-json": (404, -4035, "application/json"),
     # The key provider, as API Gateway passes a packager's signed request (the body base64).
     "speke-v2-post": (200, 0, "application/xml"),
     "speke-v1-post": (200, 0, "application/xml"),
@@ -78,6 +80,9 @@ def test_event_file(name: str, store: AdminStore, keyring: Keyring, monkeypatch:
             assert response["body"].count("<pskc:PlainValue>") == len(held) > 0
         else:
             assert "PlayReady" in response["body"] and held == []
+        return
+    if name == "streams-get":  # a viewer of the demo customer, with no stream open
+        assert response["statusCode"] == 200 and json.loads(response["body"]) == {"streams": []}
         return
     if expected == (200, 0, "application/json"):  # getrecord: a page of the demo customer's records (none yet)
         assert response["statusCode"] == 200 and json.loads(response["body"]) == {"records": [], "next": None}
