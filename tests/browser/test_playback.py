@@ -13,6 +13,7 @@ key alone: frames, no sound. Another customer cannot have a token for the title'
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -185,6 +186,72 @@ def test_a_rental_plays_through_its_renewals_and_stops_when_a_renewal_is_refused
     log = "".join(server.stderr)
     assert log.count("POST /hms/ck/rights/ 200") >= 1 + state["renewals"] and "403 -4031" in log
     print(f"rental: {state['renewals']} renewals of stream {state['stream']}, then 403 -4031; frames {trail[-1][1]}")
+
+
+def follow(browser: Any, until: Any, seconds: float) -> dict[str, Any]:
+    """window.demo of the current window, once ``until(state)`` holds or the time is up."""
+    deadline, state = time.monotonic() + seconds, {}
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        state = browser.execute_script("return window.demo") or {}
+        if until(state):
+            break
+    state["shown"] = browser.find_element("id", "state").text
+    return state
+
+
+def playing(state: dict[str, Any]) -> bool:
+    return state.get("frames", 0) >= 20 or state.get("error") is not None
+
+
+def test_two_screens_play_a_third_waits_for_a_free_slot_and_an_ended_stream_stops(
+    demo: tuple[Server, str], browser: Any
+) -> None:
+    """maxStreams=2 for one viewer in three Chromium windows (docs/rights-api.md, "Streams")."""
+    server, page = demo
+    viewer = f"viewer-{uuid.uuid4().hex[:8]}"
+    url = f"{page}?case=screens&viewer={viewer}&renewEvery=2"
+    windows = []
+    for _ in range(3):
+        if windows:
+            browser.switch_to.new_window("window")
+        windows.append(browser.current_window_handle)
+        browser.get(url)
+        state = follow(browser, playing, 20)
+    first_two = []
+    for window in windows[:2]:
+        browser.switch_to.window(window)
+        first_two.append(follow(browser, playing, 5))
+    assert all(s.get("error") is None and s["frames"] >= 20 for s in first_two), first_two
+    assert state.get("service", {}).get("code") == -4033 and "-4033" in state["shown"], state
+
+    browser.switch_to.window(windows[0])
+    browser.close()  # the first screen goes away: its renewals stop, its slot lives out its interval and grace
+    closed_at = time.monotonic()
+    browser.switch_to.window(windows[2])
+    browser.get(url)
+    still = follow(browser, playing, 10)
+    assert still.get("service", {}).get("code") == -4033, still  # not yet: the slot frees itself only later
+    time.sleep(max(0.0, closed_at + 60 + 60 + 2 - time.monotonic()))  # renewalInterval + the grace
+    browser.get(url)
+    waited = time.monotonic() - closed_at
+    third = follow(browser, playing, 20)
+    assert third.get("error") is None and third["frames"] >= 20, third
+
+    engine = re.search(r"DynamoDB \(moto\) at (http://127\.0\.0\.1:\d+)", "".join(server.stderr))
+    assert engine, server.stderr
+    storage = {"AWS_ENDPOINT_URL_DYNAMODB": engine.group(1)}
+    listed = json.loads(drmtoken("streams", "demo", viewer, "--json", env=storage).stdout)
+    assert sorted(s["id"] for s in listed) == sorted([first_two[1]["stream"], third["stream"]]), listed
+    drmtoken("streams", "end", "demo", viewer, first_two[1]["stream"], env=storage)
+    browser.switch_to.window(windows[1])
+    ended = follow(browser, lambda s: bool(s.get("stopped")), 10)
+    assert ended["renewalRefused"]["code"] == -4034 and "-4034" in ended["shown"], ended
+    assert browser.execute_script("return document.getElementById('video').paused")
+    browser.close()
+    browser.switch_to.window(windows[2])
+    assert follow(browser, lambda s: False, 3).get("stopped") is False  # the third plays on
+    print(f"screens: 2 played, the third refused -4033, then played {waited:.0f} s after one closed; ended -4034")
 
 
 def test_chromium_says_whether_clear_key_keeps_persistent_licenses(demo: tuple[Server, str], browser: Any) -> None:

@@ -51,6 +51,8 @@ CASES: dict[str, dict[str, str]] = {  # what /demo/token asks the token route fo
     "renewing": {**CLIP, "renewalInterval": "60"},  # the page renews it every minute (sooner with ?renewEvery=)
     # A short rental, renewed: its renewals are refused once it ends, and the page stops the picture.
     "rental": {**CLIP, "rightsType": "Rental", "rental.periodEndTime": "+12", "renewalInterval": "60"},
+    # At most two screens of one viewer (?viewer= names it): a third page is refused until a slot frees.
+    "screens": {**CLIP, "renewalInterval": "60", "maxStreams": "2"},
     "title": {"contentId": DEMO_TITLE},  # every key the service holds for the title: picture and sound
     "title-video-only": {"kid": uuid.UUID(TITLE_KIDS["VIDEO"]).hex},  # the video key alone: no sound
 }
@@ -71,7 +73,7 @@ class DemoSite(LoopbackService):
 
     # --- the demo's two endpoints ------------------------------------------------------
 
-    def token(self, case: str) -> dict[str, Any]:
+    def token(self, case: str, viewer: str = "") -> dict[str, Any]:
         case = case if case in CASES else "good"
         manifest = f"media/{MANIFEST}"
         if case in HELD_KEY_CASES:
@@ -84,6 +86,8 @@ class DemoSite(LoopbackService):
             "cookie": cookie,
             **CASES[case],
         }
+        if case == "screens":
+            query["userId"] = viewer or "demo-viewer"
         with urllib.request.urlopen(f"{self.api_base}/hms/wv/token?{urlencode(query)}", timeout=10) as answer:  # noqa: S310
             url = answer.read().decode()
         claims = open_token(Keyring.from_json(os.environ["TOKEN_KEYRING"]), url.split("=", 1)[1], now=float("-inf"))
@@ -138,7 +142,11 @@ class DemoSite(LoopbackService):
                 query = {name: values[0] for name, values in parse_qs(parts.query).items()}
                 try:
                     if parts.path == "/demo/token":
-                        self.answer(200, "application/json", json.dumps(site.token(query.get("case", "good"))).encode())
+                        self.answer(
+                            200,
+                            "application/json",
+                            json.dumps(site.token(query.get("case", "good"), query.get("viewer", ""))).encode(),
+                        )
                     elif parts.path == "/demo/record":
                         self.answer(200, "application/json", site.records(query.get("cookie", "")))
                     else:

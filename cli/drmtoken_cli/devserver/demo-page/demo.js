@@ -91,7 +91,9 @@ async function main() {
   let manifest = params.get('manifest') || 'media/manifest.mpd';
   if (!licenseUrl) {
     show('asking for a token');
-    const answer = await (await fetch('/demo/token?case=' + encodeURIComponent(params.get('case') || 'good'))).json();
+    const asked = '/demo/token?case=' + encodeURIComponent(params.get('case') || 'good') +
+      '&viewer=' + encodeURIComponent(params.get('viewer') || '');  // the viewer of a stream limit
+    const answer = await (await fetch(asked)).json();
     licenseUrl = answer.licenseUrl;
     manifest = answer.manifest;
     window.demo.claims = answer.claims;
