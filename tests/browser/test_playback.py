@@ -190,7 +190,7 @@ def test_a_rental_plays_through_its_renewals_and_stops_when_a_renewal_is_refused
 
 def follow(browser: Any, until: Any, seconds: float) -> dict[str, Any]:
     """window.demo of the current window, once ``until(state)`` holds or the time is up."""
-    deadline, state = time.monotonic() + seconds, {}
+    deadline, state = time.monotonic() + seconds, dict[str, Any]()
     while time.monotonic() < deadline:
         time.sleep(0.25)
         state = browser.execute_script("return window.demo") or {}
@@ -211,7 +211,7 @@ def test_two_screens_play_a_third_waits_for_a_free_slot_and_an_ended_stream_stop
     server, page = demo
     viewer = f"viewer-{uuid.uuid4().hex[:8]}"
     url = f"{page}?case=screens&viewer={viewer}&renewEvery=2"
-    windows = []
+    windows: list[str] = []
     for _ in range(3):
         if windows:
             browser.switch_to.new_window("window")
